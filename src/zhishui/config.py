@@ -1,0 +1,61 @@
+"""Settings from the environment (prefix ZHISHUI_). Unsafe defaults are refused outside development."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEV_SECRET = "zhishui-development-secret-do-not-deploy"
+
+
+class UnsafeSettings(RuntimeError):
+    pass
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="ZHISHUI_", env_file=".env", extra="ignore")
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    redis_url: str = ""
+    secret_key: str = DEV_SECRET
+    host: str = "127.0.0.1"
+    port: int = 8000
+    run_worker: bool = True
+    worker_interval_seconds: float = 1.0
+    max_body_bytes: int = 1_048_576
+    session_hours: int = 12
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+    otp_ttl_seconds: int = 300
+    otp_per_phone_per_hour: int = 5
+    otp_per_address_per_hour: int = 20
+    otp_resend_seconds: int = 60
+    demo_password: str = "demo1234"
+
+    @model_validator(mode="after")
+    def _defaults(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite:///{(self.data_dir / 'zhishui.db').as_posix()}"
+        return self
+
+    @property
+    def is_development(self) -> bool:
+        return self.env in ("development", "test")
+
+    def check_safe(self) -> None:
+        """Refuse to run a production deployment on development secrets."""
+        if self.is_development:
+            return
+        if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
+            raise UnsafeSettings("ZHISHUI_SECRET_KEY must be set to a random value of 32+ characters")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

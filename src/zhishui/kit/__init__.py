@@ -1,0 +1,1 @@
+"""Shared building blocks: database, repositories, errors, clock, validators, masking, events."""

@@ -1,0 +1,1 @@
+"""Organisation units: bureaus, halls, service points, departments, the smart tax center."""
