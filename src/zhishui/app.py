@@ -1,0 +1,112 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from zhishui.config import Settings, get_settings
+from zhishui.kit.clock import Clock, SystemClock
+from zhishui.kit.db import create_db_engine, make_session_factory
+from zhishui.kit.events import make_broker
+from zhishui.kit.http_errors import install_error_handlers
+from zhishui.kit.middleware import BodySizeLimit, CsrfCookie
+from zhishui.notify.outbox import OutboxWorker
+from zhishui.notify.providers import LogProvider, Provider
+from zhishui.notify.tasks import default_handlers
+from zhishui.web.templating import make_templates
+
+log = logging.getLogger(__name__)
+WEB_DIR = Path(__file__).parent / "web"
+
+
+def default_providers() -> dict[str, Provider]:
+    log_provider = LogProvider()
+    return {"sms": log_provider, "wechat": log_provider, "dingtalk": log_provider}
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    providers: Mapping[str, Provider] | None = None,
+) -> FastAPI:
+    settings = settings or get_settings()
+    settings.check_safe()
+    engine = create_db_engine(settings.database_url)
+    session_factory = make_session_factory(engine)
+    clock = clock or SystemClock()
+    providers = dict(providers or default_providers())
+    worker = OutboxWorker(session_factory, default_handlers(providers), clock)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from zhishui.identity.service import refuse_demo_accounts_outside_development
+
+        refuse_demo_accounts_outside_development(session_factory, settings)
+        stop = threading.Event()
+        thread = None
+        if settings.run_worker:
+            thread = threading.Thread(
+                target=worker.run_forever,
+                args=(stop, settings.worker_interval_seconds),
+                name="outbox",
+                daemon=True,
+            )
+            thread.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            if thread is not None:
+                thread.join(timeout=5)
+            engine.dispose()
+
+    app = FastAPI(
+        title="zhishui 智税",
+        version="0.1.0",
+        description="Taxpayer service for a tax bureau: smart hall, smart tax center, service points.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = session_factory
+    app.state.clock = clock
+    app.state.broker = make_broker(settings.redis_url)
+    app.state.providers = providers
+    app.state.worker = worker
+    app.state.templates = make_templates(WEB_DIR / "templates")
+
+    app.add_middleware(CsrfCookie, secure=not settings.is_development)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    install_error_handlers(app)
+    app.mount("/static", StaticFiles(directory=WEB_DIR / "static", check_dir=False), name="static")
+    _include_routers(app)
+    return app
+
+
+def _include_routers(app: FastAPI) -> None:
+    from zhishui.catalog import api as catalog_api
+    from zhishui.catalog import pages as catalog_pages
+    from zhishui.identity import admin_pages
+    from zhishui.identity import pages as identity_pages
+    from zhishui.taxpayers import api as taxpayers_api
+    from zhishui.taxpayers import pages as taxpayers_pages
+    from zhishui.web import pages as web_pages
+
+    for module in (
+        web_pages,
+        identity_pages,
+        admin_pages,
+        catalog_api,
+        catalog_pages,
+        taxpayers_api,
+        taxpayers_pages,
+    ):
+        app.include_router(module.router)

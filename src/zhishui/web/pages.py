@@ -1,0 +1,60 @@
+"""The shell: home page by role, health check."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from sqlalchemy import text
+
+from zhishui.identity.deps import require
+from zhishui.identity.policy import ROLE_LABELS, Permission, Role
+from zhishui.identity.principal import StaffPrincipal
+from zhishui.web.deps import SessionDep, TemplatesDep
+
+router = APIRouter()
+
+# What each permission lets a person do, as the home page offers it.
+TILES: list[tuple[Permission, str, str, str]] = [
+    (
+        Permission.CATALOG_SEARCH,
+        "/catalog/search",
+        "事项查询（导税）",
+        "输入诉求、拼音或首字母，找到事项、去向和网上办指引",
+    ),
+    (Permission.TAXPAYER_READ, "/taxpayers", "纳税人", "按识别号、名称或手机号查找纳税人"),
+    (
+        Permission.CATALOG_MANAGE,
+        "/admin/catalog",
+        "事项清单维护",
+        "编辑事项、别名、材料与网上办步骤，导入导出",
+    ),
+    (Permission.STAFF_MANAGE, "/admin/staff", "人员管理", "新增人员、分配角色、停用账号"),
+    (Permission.ROLE_MANAGE, "/admin/roles", "角色权限", "调整各角色可用的功能"),
+    (Permission.AUDIT_READ, "/admin/audit", "审计日志", "查看操作与登录记录，校验日志链"),
+]
+
+
+@router.get("/", response_class=HTMLResponse, include_in_schema=False)
+def home(
+    request: Request,
+    templates: TemplatesDep,
+    staff: Annotated[StaffPrincipal, Depends(require(Permission.WORKSPACE_VIEW))],
+) -> Response:
+    tiles = [{"href": h, "title": t, "text": x} for p, h, t, x in TILES if staff.can(p)]
+    role_labels = [ROLE_LABELS[role] for role in Role if role.value in staff.roles]
+    return templates.TemplateResponse(
+        request, "web/home.html", {"staff": staff, "tiles": tiles, "role_labels": role_labels}
+    )
+
+
+@router.get("/healthz", include_in_schema=True, tags=["system"])
+def healthz(session: SessionDep) -> JSONResponse:
+    session.execute(text("SELECT 1"))
+    return JSONResponse({"status": "ok"})
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    return RedirectResponse("/static/favicon.svg", status_code=301)

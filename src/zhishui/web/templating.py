@@ -1,0 +1,55 @@
+"""Jinja2 set-up: Chinese layout, CSRF token, masking filters, navigation by permission."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+
+from zhishui.identity.policy import Permission
+from zhishui.kit import csrf
+from zhishui.kit.clock import local
+from zhishui.kit.masking import mask_id, mask_name, mask_phone
+
+# (permission, link, label): the navigation a staff member sees is what their permissions allow.
+NAVIGATION: list[tuple[Permission, str, str]] = [
+    (Permission.WORKSPACE_VIEW, "/", "工作台"),
+    (Permission.CATALOG_SEARCH, "/catalog/search", "事项查询（导税）"),
+    (Permission.TAXPAYER_READ, "/taxpayers", "纳税人"),
+    (Permission.CATALOG_MANAGE, "/admin/catalog", "事项清单维护"),
+    (Permission.STAFF_MANAGE, "/admin/staff", "人员管理"),
+    (Permission.ROLE_MANAGE, "/admin/roles", "角色权限"),
+    (Permission.AUDIT_READ, "/admin/audit", "审计日志"),
+]
+
+
+def _fmt_time(value: dt.datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return local(value).strftime(fmt) if value else ""
+
+
+def _nav(request: Request) -> list[dict[str, Any]]:
+    staff = getattr(request.state, "staff", None)
+    if staff is None:
+        return []
+    path = request.url.path
+    return [
+        {"href": href, "label": text, "active": path == href or (href != "/" and path.startswith(href))}
+        for perm, href, text in NAVIGATION
+        if staff.can(perm)
+    ]
+
+
+def make_templates(directory: Path) -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(directory))
+    env = templates.env
+    env.globals["csrf_token"] = csrf.token
+    env.globals["csrf_field"] = csrf.FIELD
+    env.globals["nav"] = _nav
+    env.filters["mask_name"] = mask_name
+    env.filters["mask_phone"] = mask_phone
+    env.filters["mask_id"] = mask_id
+    env.filters["time"] = _fmt_time
+    return templates
