@@ -19,3 +19,24 @@ def refuse_demo_accounts_outside_development(factory: sessionmaker[Session], set
         raise UnsafeSettings(
             f"demo account {demo!r} is active; disable demo accounts before running in production"
         )
+
+
+def ensure_default_grants(session: Session) -> int:
+    """Fill the permission table with the default grants it lacks; returns how many were added.
+
+    Grants an admin removed stay removed only if the role has other grants; a role with none gets the
+    defaults back, so a fresh database is always usable.
+    """
+    from zhishui.identity.models import RolePermission
+    from zhishui.identity.policy import default_grant_rows
+
+    existing = set(session.execute(select(RolePermission.role, RolePermission.permission)).tuples())
+    roles_present = {role for role, _ in existing}
+    added = 0
+    for role, perm in default_grant_rows():
+        if role in roles_present or (role, perm) in existing:
+            continue
+        session.add(RolePermission(role=role, permission=perm))
+        added += 1
+    session.flush()
+    return added
