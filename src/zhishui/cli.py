@@ -2,9 +2,160 @@
 
 from __future__ import annotations
 
+import threading
+from pathlib import Path
+
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from zhishui.config import Settings, get_settings
+from zhishui.kit.db import create_db_engine, is_sqlite, make_session_factory, transaction
 
 app = typer.Typer(help="智税 zhishui: taxpayer service for a tax bureau.", no_args_is_help=True)
+db_app = typer.Typer(help="Database schema and data.", no_args_is_help=True)
+audit_app = typer.Typer(help="The append-only audit log.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(audit_app, name="audit")
+console = Console()
+
+
+def _register_domain_commands() -> None:
+    from zhishui.catalog.cli import catalog_cli, triage_command
+    from zhishui.identity.cli import staff_cli
+
+    app.add_typer(catalog_cli, name="catalog", help="The matter catalog (办税事项清单).")
+    app.add_typer(staff_cli, name="staff", help="Staff accounts.")
+    app.command("triage", help="Find the matter and the route for what a taxpayer says.")(triage_command)
+
+
+_register_domain_commands()
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
+
+    from zhishui.app import create_app
+
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="info")
+
+
+@app.command()
+def serve() -> None:
+    """Serve the web app (and, by default, the outbox worker) on ZHISHUI_HOST:ZHISHUI_PORT."""
+    _serve(get_settings())
+
+
+@app.command()
+def worker() -> None:
+    """Run only the outbox worker (when the web processes run with ZHISHUI_RUN_WORKER=false)."""
+    from zhishui.app import default_providers
+    from zhishui.kit.clock import SystemClock
+    from zhishui.notify.outbox import OutboxWorker
+    from zhishui.notify.tasks import default_handlers
+
+    settings = get_settings()
+    settings.check_safe()
+    factory = make_session_factory(create_db_engine(settings.database_url))
+    stop = threading.Event()
+    console.print("outbox worker running; Ctrl-C to stop")
+    try:
+        OutboxWorker(factory, default_handlers(default_providers()), SystemClock()).run_forever(
+            stop, settings.worker_interval_seconds
+        )
+    except KeyboardInterrupt:
+        stop.set()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = "head") -> None:
+    """Bring the database schema up to date (Alembic)."""
+    from zhishui.kit.migrate import upgrade
+
+    settings = get_settings()
+    _ensure_sqlite_dir(settings.database_url)
+    upgrade(settings.database_url, revision)
+    console.print(f"[green]schema at {revision}[/green]")
+
+
+@db_app.command("seed-demo")
+def db_seed_demo() -> None:
+    """Load the demo county (示例县税务局) into the configured database. Development only."""
+    settings = get_settings()
+    if not settings.is_development:
+        console.print("[red]the demo county is for development databases only[/red]")
+        raise typer.Exit(2)
+    _seed(settings)
+
+
+def _ensure_sqlite_dir(url: str) -> None:
+    if is_sqlite(url):
+        from sqlalchemy.engine import make_url
+
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def _seed(settings: Settings) -> None:
+    from zhishui.audit.recorder import Actor, set_actor
+    from zhishui.demo.seed import seed_demo
+    from zhishui.kit.clock import SystemClock
+
+    factory = make_session_factory(create_db_engine(settings.database_url))
+    clock = SystemClock()
+    with console.status("seeding the demo county …"), transaction(factory) as session:
+        session.info["clock"] = clock
+        set_actor(session, Actor("system:seed-demo"))
+        summary = seed_demo(session, now=clock.now(), password=settings.demo_password)
+    console.print(f"[green]demo county ready:[/green] {summary.describe()}")
+    table = Table(title=f"演示账号（密码均为 {settings.demo_password}，仅限开发环境）")
+    for column in ("用户名", "角色", "所在单位"):
+        table.add_column(column)
+    for login in summary.logins:
+        table.add_row(login.username, login.role_label, login.unit_name)
+    console.print(table)
+
+
+@app.command()
+def demo(
+    port: int = typer.Option(8000, help="Port to serve on."),
+    no_serve: bool = typer.Option(False, "--no-serve", help="Build the demo database and stop."),
+) -> None:
+    """A fresh demo database (data/demo.db) with the demo county, then serve it."""
+    base = get_settings()
+    if not base.is_development:
+        console.print("[red]`zhishui demo` runs in development mode only[/red]")
+        raise typer.Exit(2)
+    demo_db = base.data_dir / "demo.db"
+    demo_db.parent.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{demo_db}{suffix}").unlink(missing_ok=True)
+    settings = base.model_copy(update={"database_url": f"sqlite:///{demo_db.as_posix()}", "port": port})
+
+    from zhishui.kit.migrate import upgrade
+
+    upgrade(settings.database_url)
+    _seed(settings)
+    if no_serve:
+        return
+    console.print(f"[bold]open http://{settings.host}:{settings.port}/[/bold]")
+    _serve(settings)
+
+
+@audit_app.command("verify")
+def audit_verify() -> None:
+    """Check the audit log's hash chain; exits 1 and names the first broken entry if it does not hold."""
+    from zhishui.audit.service import verify_chain
+
+    factory = make_session_factory(create_db_engine(get_settings().database_url))
+    with factory() as session:
+        count, broken = verify_chain(session)
+    if broken is None:
+        console.print(f"[green]audit chain intact: {count} entries[/green]")
+        return
+    console.print(f"[red]audit chain broken at entry {broken.entry_id}: {broken.reason}[/red]")
+    raise typer.Exit(1)
 
 
 def main() -> None:

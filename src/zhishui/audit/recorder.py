@@ -155,6 +155,6 @@ def _write_chain(session: Session) -> None:
     session.flush()
 
 
-@event.listens_for(Session, "after_rollback")
-def _discard(session: Session) -> None:
+@event.listens_for(Session, "after_soft_rollback")
+def _discard(session: Session, _previous: Any) -> None:
     session.info.pop(_PENDING, None)

@@ -36,8 +36,8 @@ def _run_pending(session: Session) -> None:
             log.exception("after-commit callback failed")
 
 
-@event.listens_for(Session, "after_rollback")
-def _discard_pending(session: Session) -> None:
+@event.listens_for(Session, "after_soft_rollback")
+def _discard_pending(session: Session, _previous: Any) -> None:
     session.info.pop(_PENDING, None)
 
 
