@@ -16,6 +16,16 @@ FIELD_LABELS: dict[str, str] = {
     "roles": "角色",
     "page": "页码",
     "size": "每页条数",
+    "phones": "手机号码",
+    "label": "号码备注",
+    "parent_id": "上级机构",
+    "point_kind": "服务点类型",
+    "address": "地址",
+    "latitude": "纬度",
+    "longitude": "经度",
+    "opening_hours": "办公时间",
+    "matter_ids": "可办事项",
+    "note": "备注",
 }
 
 
