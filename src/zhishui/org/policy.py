@@ -128,3 +128,20 @@ def summarise_opening_hours(hours: Mapping[str, Sequence[Sequence[str]]]) -> str
     return "；".join(
         f"{_day_range(days)} {text}" if text != "休息" else f"{_day_range(days)}休息" for days, text in groups
     )
+
+
+# --- the shape of the tree ------------------------------------------------------------------------
+# Unit kinds by their string values, so this stays free of the models module.
+_BUREAU_CHILDREN = frozenset({"department", "hall", "tax_center"})
+ALLOWED_CHILDREN: dict[str | None, frozenset[str]] = {
+    None: frozenset({"province_bureau"}),
+    "province_bureau": frozenset({"city_bureau"}) | _BUREAU_CHILDREN,
+    "city_bureau": frozenset({"county_bureau", "service_point"}) | _BUREAU_CHILDREN,
+    "county_bureau": frozenset({"service_point"}) | _BUREAU_CHILDREN,
+}
+
+
+def child_kind_allowed(parent_kind: str | None, kind: str) -> bool:
+    """Bureaus hold bureaus of the next level down, halls, points, departments and tax centers;
+    halls, points, departments and centers hold nothing."""
+    return kind in ALLOWED_CHILDREN.get(parent_kind, frozenset())

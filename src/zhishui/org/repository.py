@@ -4,6 +4,7 @@ from collections.abc import Iterable, Sequence
 
 from sqlalchemy import Select, delete, insert, select
 
+from zhishui.catalog.models import Matter
 from zhishui.kit.repository import Repository
 from zhishui.org.models import OrgUnit, UnitKind, service_point_matter
 from zhishui.org.policy import OrgScope, child_path
@@ -89,3 +90,16 @@ class OrgUnitRepository(Repository[OrgUnit]):
                 insert(service_point_matter),
                 [{"org_unit_id": unit_id, "matter_id": m} for m in sorted(wanted - current)],
             )
+
+    def existing_matter_ids(self, matter_ids: Iterable[int]) -> set[int]:
+        wanted = set(matter_ids)
+        if not wanted:
+            return set()
+        return set(self.session.execute(select(Matter.id).where(Matter.id.in_(wanted))).scalars())
+
+    def matter_names(self, matter_ids: Iterable[int]) -> dict[int, str]:
+        wanted = set(matter_ids)
+        if not wanted:
+            return {}
+        rows = self.session.execute(select(Matter.id, Matter.name).where(Matter.id.in_(wanted)))
+        return {matter_id: name for matter_id, name in rows}

@@ -89,11 +89,23 @@ class World:
         return c
 
 
+def ensure_org_routes(app: FastAPI) -> None:
+    """Mount the org routers when the app factory does not (yet) include them."""
+    from zhishui.org import api as org_api
+    from zhishui.org import pages as org_pages
+
+    paths = {getattr(route, "path", "") for route in app.routes}
+    for module, probe in ((org_api, "/api/v1/org/units"), (org_pages, "/org")):
+        if probe not in paths:
+            app.include_router(module.router)
+
+
 def build_world(db_url: str) -> World:
     app = create_app(
         Settings(env="test", database_url=db_url, secret_key=TEST_SECRET, run_worker=False),
         clock=FrozenClock(NOW),
     )
+    ensure_org_routes(app)
     with app.state.session_factory() as s:
         tree = org_tree(s)
         seed_grants(s)
