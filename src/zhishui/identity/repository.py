@@ -65,7 +65,8 @@ class GrantRepository(Repository[RolePermission]):
         return out
 
     def rows(self) -> set[tuple[str, str]]:
-        return set(self.session.execute(select(RolePermission.role, RolePermission.permission)).tuples())
+        rows = self.session.execute(select(RolePermission.role, RolePermission.permission))
+        return {(role, perm) for role, perm in rows}
 
     def replace(self, new: set[tuple[str, str]]) -> tuple[int, int]:
         """Make the table equal `new`, touching only the rows that change; returns (added, removed)."""
