@@ -99,15 +99,19 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 def _seed(settings: Settings) -> None:
     from zhishui.audit.recorder import Actor, set_actor
-    from zhishui.demo.seed import seed_demo
+    from zhishui.demo.seed import DemoAlreadySeeded, seed_demo
     from zhishui.kit.clock import SystemClock
 
     factory = make_session_factory(create_db_engine(settings.database_url))
     clock = SystemClock()
-    with console.status("seeding the demo county …"), transaction(factory) as session:
-        session.info["clock"] = clock
-        set_actor(session, Actor("system:seed-demo"))
-        summary = seed_demo(session, now=clock.now(), password=settings.demo_password)
+    try:
+        with console.status("seeding the demo county …"), transaction(factory) as session:
+            session.info["clock"] = clock
+            set_actor(session, Actor("system:seed-demo"))
+            summary = seed_demo(session, now=clock.now(), password=settings.demo_password)
+    except DemoAlreadySeeded as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
     console.print(f"[green]demo county ready:[/green] {summary.describe()}")
     table = Table(title=f"演示账号（密码均为 {settings.demo_password}，仅限开发环境）")
     for column in ("用户名", "角色", "所在单位"):
