@@ -5,7 +5,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Result, Select, delete, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Result, Select, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from zhishui.audit.models import AuditEntry
@@ -37,10 +37,11 @@ class StaffRepository(Repository[Staff]):
 
     def set_roles(self, staff_id: int, roles: set[str]) -> None:
         current = self.roles(staff_id)
-        for role in current - roles:
-            self.session.execute(
-                delete(StaffRole).where(StaffRole.staff_id == staff_id, StaffRole.role == role)
-            )
+        for role in sorted(current - roles):
+            # ORM deletes (not a bulk DELETE) so that the audit log records each role taken away.
+            link = self.session.get(StaffRole, (staff_id, role))
+            if link is not None:
+                self.session.delete(link)
         for role in sorted(roles - current):
             self.session.add(StaffRole(staff_id=staff_id, role=role))
         self.session.flush()

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from zhishui.audit.recorder import Actor, record
+from zhishui.audit.recorder import Actor, record, set_actor
 from zhishui.config import Settings, UnsafeSettings
 from zhishui.identity.models import OtpCode, Staff, WebSession
 from zhishui.identity.passwords import hash_password, needs_rehash, verify_password
@@ -221,6 +221,8 @@ def sign_in_staff(
         return SignIn(error=BadCredentials(BAD_CREDENTIALS))
 
     assert member is not None
+    actor = Actor(f"staff:{member.id}", org_unit_id=member.org_unit_id, ip=ip)
+    set_actor(session, actor)  # what follows is done by the member who just proved who they are
     if needs_rehash(member.password_hash):
         member.password_hash = hash_password(password)
     staff_repo.touch_login(member.id, now)
@@ -228,7 +230,6 @@ def sign_in_staff(
     new_session = _open_session(
         session, now=now, hours=settings.session_hours, ip=ip, user_agent=user_agent, staff_id=member.id
     )
-    actor = Actor(f"staff:{member.id}", org_unit_id=member.org_unit_id, ip=ip)
     record(session, "login", entity="staff", entity_id=str(member.id), actor=actor)
     return SignIn(new_session=new_session, staff_id=member.id)
 

@@ -79,6 +79,14 @@ def test_an_admin_creates_staff_and_changes_their_roles(
     assert edited.status_code == 303
     assert _roles(db, staff_id) == {"center_agent"}
     with db() as s:
+        changes = s.execute(
+            select(AuditEntry.action, AuditEntry.entity_id, AuditEntry.actor, AuditEntry.detail).where(
+                AuditEntry.entity == "staff_role", AuditEntry.actor == f"staff:{bureau.admin_a}"
+            )
+        ).all()
+    assert ("delete", f"{staff_id}/triage") in [(a, i) for a, i, _, _ in changes]  # removals are logged too
+    assert any(a == "create" and d.get("role") == "center_agent" for a, _, _, d in changes)
+    with db() as s:
         member = s.get(Staff, staff_id)
         assert member is not None and member.phone == "0571-88880000"
         assert member.org_unit_id == bureau.tree.county_a.id
