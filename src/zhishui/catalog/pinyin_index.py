@@ -59,7 +59,7 @@ class _Line:
 def untyped_letters(letters: str, readings: list[list[str]]) -> int:
     """The fewest letters left untyped when ``letters`` are cut into a prefix of each slot in turn.
 
-    ``qishui`` leaves nothing of 契税 (qi shui), one letter of 清税 (qing shui), two of 欠税 (qian shui);
+    ``qishui`` leaves nothing of 契税 (qi shui) and two letters of 清税 (qing shui) or 欠税 (qian shui);
     the fewer, the closer the match.
     """
     best: dict[tuple[int, int], int | None] = {}

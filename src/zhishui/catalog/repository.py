@@ -20,6 +20,7 @@ class CatalogVersion:
     active: int
     max_id: int
     last_update: dt.datetime | None
+    name_chars: int
 
 
 class MatterRepository(Repository[Matter]):
@@ -71,9 +72,16 @@ class MatterRepository(Repository[Matter]):
                 func.coalesce(func.sum(case((Matter.active.is_(True), 1), else_=0)), 0),
                 func.coalesce(func.max(Matter.id), 0),
                 func.max(Matter.updated_at),
+                func.coalesce(func.sum(func.length(Matter.name)), 0),
             )
         ).one()
         last = row[3]
         if isinstance(last, str):  # SQLite returns an aggregate of a DateTime column as text
             last = dt.datetime.fromisoformat(last).replace(tzinfo=dt.UTC)
-        return CatalogVersion(count=int(row[0]), active=int(row[1]), max_id=int(row[2]), last_update=last)
+        return CatalogVersion(
+            count=int(row[0]),
+            active=int(row[1]),
+            max_id=int(row[2]),
+            last_update=last,
+            name_chars=int(row[4]),
+        )

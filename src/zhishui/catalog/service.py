@@ -5,12 +5,14 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
+import weakref
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
 
 import yaml
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from zhishui.catalog.matcher import CatalogSearch
@@ -209,6 +211,8 @@ def import_catalog(
                 matter.updated_at = now
                 report.deactivated.append(matter.code)
     session.flush()
+    if report.created or report.updated or report.deactivated:
+        _search_cache.forget(session)
     return report
 
 
@@ -254,34 +258,38 @@ def matter_out(matter: Matter) -> MatterOut:
 
 
 class _SearchCache:
-    """The catalog's search index, rebuilt only when the catalog changes.
+    """The catalog's search index per database engine, rebuilt only when the catalog changes.
 
-    Keyed by the database and a version of the matter table (count, active count, highest id, latest
-    ``updated_at``); building takes tens of milliseconds, a lookup one small aggregate query.
+    The version is a small aggregate of the matter table (count, active count, highest id, latest
+    ``updated_at``, total name length): a lookup costs one query, a rebuild tens of milliseconds. Any
+    edit that sets ``updated_at`` is seen by every process; ``import_catalog`` also drops this
+    process's entry at once (a frozen test clock may not move ``updated_at``).
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._entries: dict[str, tuple[CatalogVersion, CatalogSearch]] = {}
+        self._entries: weakref.WeakKeyDictionary[Engine, tuple[CatalogVersion, CatalogSearch]] = (
+            weakref.WeakKeyDictionary()
+        )
 
     def get(self, session: Session) -> CatalogSearch:
-        database = str(session.get_bind().engine.url)
+        engine = session.get_bind().engine
         repo = MatterRepository(session)
         version = repo.version()
-        entry = self._entries.get(database)
+        entry = self._entries.get(engine)
         if entry is not None and entry[0] == version:
             return entry[1]
         with self._lock:
-            entry = self._entries.get(database)
+            entry = self._entries.get(engine)
             if entry is not None and entry[0] == version:
                 return entry[1]
             search = CatalogSearch(matter_record(m) for m in repo.list_active())
-            self._entries[database] = (version, search)
+            self._entries[engine] = (version, search)
             return search
 
-    def clear(self) -> None:
+    def forget(self, session: Session) -> None:
         with self._lock:
-            self._entries.clear()
+            self._entries.pop(session.get_bind().engine, None)
 
 
 _search_cache = _SearchCache()
@@ -290,10 +298,6 @@ _search_cache = _SearchCache()
 def catalog_search(session: Session) -> CatalogSearch:
     """The search over the active matters of this session's database (cached)."""
     return _search_cache.get(session)
-
-
-def clear_search_cache() -> None:
-    _search_cache.clear()
 
 
 def check_query(text: str) -> str:
