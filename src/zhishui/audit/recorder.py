@@ -12,10 +12,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event, inspect, select, text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from zhishui.audit.chain import GENESIS, EntryContent, entry_hash
 from zhishui.audit.models import AuditEntry
+from zhishui.kit import txbuffer
 from zhishui.kit.clock import SHANGHAI
 
 _PENDING = "zhishui_audit_pending"
@@ -50,8 +51,10 @@ def record(
     actor: Actor | None = None,
 ) -> None:
     """Add an explicit entry (a sign-in, an export) to this transaction's audit batch."""
-    session.info.setdefault(_PENDING, []).append(
-        (actor or session.info.get(_ACTOR, SYSTEM), action, entity, entity_id, detail or {})
+    txbuffer.add(
+        session,
+        _PENDING,
+        (actor or session.info.get(_ACTOR, SYSTEM), action, entity, entity_id, detail or {}),
     )
 
 
@@ -81,13 +84,14 @@ def _changes(obj: Any, *, new: bool) -> dict[str, Any]:
 
 
 def _identity(obj: Any) -> str:
-    return "/".join(str(v) for v in inspect(obj).identity or ())
+    # From the primary-key attributes: during after_flush the identity key is not assigned yet.
+    state = inspect(obj)
+    return "/".join(str(v) for v in state.mapper.primary_key_from_instance(obj))
 
 
 @event.listens_for(Session, "before_flush")
 def _collect_updates(session: Session, _ctx: Any, _instances: Any) -> None:
     # Updates are read before the flush, while attribute history still holds the old values.
-    pending = session.info.setdefault(_PENDING, [])
     actor = session.info.get(_ACTOR, SYSTEM)
     for obj in session.dirty:
         table = getattr(obj, "__tablename__", "")
@@ -95,28 +99,27 @@ def _collect_updates(session: Session, _ctx: Any, _instances: Any) -> None:
             continue
         changes = _changes(obj, new=False)
         if changes:
-            pending.append((actor, "update", table, _identity(obj), changes))
+            txbuffer.add(session, _PENDING, (actor, "update", table, _identity(obj), changes))
     for obj in session.deleted:
         table = getattr(obj, "__tablename__", "")
         if table not in NOT_AUDITED:
-            pending.append((actor, "delete", table, _identity(obj), {}))
+            txbuffer.add(session, _PENDING, (actor, "delete", table, _identity(obj), {}))
 
 
 @event.listens_for(Session, "after_flush")
 def _collect_inserts(session: Session, _ctx: Any) -> None:
     # Inserts are read after the flush, when their primary keys exist.
-    pending = session.info.setdefault(_PENDING, [])
     actor = session.info.get(_ACTOR, SYSTEM)
     for obj in session.new:
         table = getattr(obj, "__tablename__", "")
         if table not in NOT_AUDITED:
-            pending.append((actor, "create", table, _identity(obj), _changes(obj, new=True)))
+            txbuffer.add(session, _PENDING, (actor, "create", table, _identity(obj), _changes(obj, new=True)))
 
 
 @event.listens_for(Session, "before_commit")
 def _write_chain(session: Session) -> None:
     session.flush()
-    pending = session.info.pop(_PENDING, [])
+    pending = txbuffer.take_all(session, _PENDING)
     if not pending:
         return
     if session.get_bind().dialect.name == "postgresql":
@@ -156,5 +159,5 @@ def _write_chain(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _discard(session: Session, _previous: Any) -> None:
-    session.info.pop(_PENDING, None)
+def _discard(session: Session, closed: SessionTransaction) -> None:
+    txbuffer.discard_rolled_back(session, _PENDING, closed)

@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
+
+from zhishui.kit import txbuffer
 
 log = logging.getLogger(__name__)
 
@@ -23,13 +25,12 @@ _PENDING = "zhishui_after_commit"
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:
-    session.info.setdefault(_PENDING, []).append(callback)
+    txbuffer.add(session, _PENDING, callback)
 
 
 @event.listens_for(Session, "after_commit")
 def _run_pending(session: Session) -> None:
-    callbacks = session.info.pop(_PENDING, [])
-    for callback in callbacks:
+    for callback in txbuffer.take_all(session, _PENDING):
         try:
             callback()
         except Exception:  # the change is committed; a failed notification must not turn it into a 500
@@ -37,8 +38,8 @@ def _run_pending(session: Session) -> None:
 
 
 @event.listens_for(Session, "after_soft_rollback")
-def _discard_pending(session: Session, _previous: Any) -> None:
-    session.info.pop(_PENDING, None)
+def _discard_pending(session: Session, closed: SessionTransaction) -> None:
+    txbuffer.discard_rolled_back(session, _PENDING, closed)
 
 
 class Broker(Protocol):

@@ -22,7 +22,9 @@ def _entries(factory: sessionmaker[Session]) -> list[AuditEntry]:
         return list(s.execute(select(AuditEntry).order_by(AuditEntry.id)).scalars())
 
 
-def test_creates_updates_and_deletes_are_recorded_with_the_actor(session_factory: sessionmaker[Session]) -> None:
+def test_creates_updates_and_deletes_are_recorded_with_the_actor(
+    session_factory: sessionmaker[Session],
+) -> None:
     with session_factory() as s, s.begin():
         set_actor(s, Actor("staff:7", org_unit_id=None, ip="10.0.0.9"))
         tree = org_tree(s)
@@ -91,7 +93,9 @@ def test_parallel_writers_on_postgresql_keep_one_unbroken_chain(postgres_url: st
                     set_actor(s, Actor(f"staff:{n}"))
                     parent = s.get(OrgUnit, county_id)
                     OrgUnitRepository(s).add_unit(
-                        OrgUnit(kind=UnitKind.SERVICE_POINT, code=f"P{n}-{k}", name=f"点{n}-{k}", created_at=NOW),
+                        OrgUnit(
+                            kind=UnitKind.SERVICE_POINT, code=f"P{n}-{k}", name=f"点{n}-{k}", created_at=NOW
+                        ),
                         parent,
                     )
         except BaseException as exc:
@@ -110,3 +114,35 @@ def test_parallel_writers_on_postgresql_keep_one_unbroken_chain(postgres_url: st
     assert len(prevs) == len(set(prevs)), "two entries claim the same predecessor: the chain forked"
     assert count == 2 * (6 + 8 * 5)  # each unit's create and its path update
     engine.dispose()
+
+
+def test_a_rolled_back_savepoint_takes_back_only_its_own_entries(
+    session_factory: sessionmaker[Session],
+) -> None:
+    with session_factory() as s, s.begin():
+        tree = org_tree(s)
+        try:
+            with s.begin_nested():
+                OrgUnitRepository(s).add_unit(
+                    OrgUnit(kind=UnitKind.HALL, code="GONE", name="撤销的厅", created_at=NOW), tree.county_a
+                )
+                raise RuntimeError("abandon the savepoint")
+        except RuntimeError:
+            pass
+        with s.begin_nested():
+            OrgUnitRepository(s).add_unit(
+                OrgUnit(kind=UnitKind.HALL, code="KEPT", name="保留的厅", created_at=NOW), tree.county_a
+            )
+    entries = _entries(session_factory)
+    names = [e.detail.get("name") for e in entries if e.action == "create"]
+    assert "保留的厅" in names and "撤销的厅" not in names
+    assert len([e for e in entries if e.action == "create"]) == 7
+
+
+def test_create_entries_name_the_new_row(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as s, s.begin():
+        tree = org_tree(s)
+        hall_id = tree.hall_b.id
+    created = [e for e in _entries(session_factory) if e.action == "create"]
+    assert str(hall_id) in {e.entity_id for e in created}
+    assert all(e.entity_id for e in created)

@@ -84,3 +84,17 @@ def test_redis_broker_delivers_across_connections() -> None:
         broker.publish("hall:1", {"n": 2, "text": "请到3号工位"})
 
     assert asyncio.run(_roundtrip(broker, publish)) == [{"n": 1}, {"n": 2, "text": "请到3号工位"}]
+
+
+def test_a_rolled_back_savepoint_drops_only_its_own_callbacks(session_factory: sessionmaker[Session]) -> None:
+    ran: list[str] = []
+    with session_factory() as s:
+        s.execute(text("SELECT 1"))
+        on_commit(s, lambda: ran.append("outer"))
+        nested = s.begin_nested()
+        on_commit(s, lambda: ran.append("inner, rolled back"))
+        nested.rollback()
+        with s.begin_nested():
+            on_commit(s, lambda: ran.append("inner, kept"))
+        s.commit()
+    assert ran == ["outer", "inner, kept"]
