@@ -96,6 +96,8 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.catalog import pages as catalog_pages
     from zhishui.identity import admin_pages
     from zhishui.identity import pages as identity_pages
+    from zhishui.org import api as org_api
+    from zhishui.org import pages as org_pages
     from zhishui.taxpayers import api as taxpayers_api
     from zhishui.taxpayers import pages as taxpayers_pages
     from zhishui.web import pages as web_pages
@@ -106,6 +108,8 @@ def _include_routers(app: FastAPI) -> None:
         admin_pages,
         catalog_api,
         catalog_pages,
+        org_api,
+        org_pages,
         taxpayers_api,
         taxpayers_pages,
     ):

@@ -19,6 +19,7 @@ NAVIGATION: list[tuple[Permission, str, str]] = [
     (Permission.WORKSPACE_VIEW, "/", "工作台"),
     (Permission.CATALOG_SEARCH, "/catalog/search", "事项查询（导税）"),
     (Permission.TAXPAYER_READ, "/taxpayers", "纳税人"),
+    (Permission.ORG_READ, "/org", "机构与服务点"),
     (Permission.CATALOG_MANAGE, "/admin/catalog", "事项清单维护"),
     (Permission.STAFF_MANAGE, "/admin/staff", "人员管理"),
     (Permission.ROLE_MANAGE, "/admin/roles", "角色权限"),

@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
 from sqlalchemy.orm import Session
+
 from tests.conftest import TEST_SECRET
 from tests.factories import NOW, PASSWORD, Tree, org_tree, seed_grants
-
 from zhishui.app import create_app
 from zhishui.config import Settings
 from zhishui.identity.models import Staff, StaffRole, WebSession
@@ -89,23 +89,11 @@ class World:
         return c
 
 
-def ensure_org_routes(app: FastAPI) -> None:
-    """Mount the org routers when the app factory does not (yet) include them."""
-    from zhishui.org import api as org_api
-    from zhishui.org import pages as org_pages
-
-    paths = {getattr(route, "path", "") for route in app.routes}
-    for module, probe in ((org_api, "/api/v1/org/units"), (org_pages, "/org")):
-        if probe not in paths:
-            app.include_router(module.router)
-
-
 def build_world(db_url: str) -> World:
     app = create_app(
         Settings(env="test", database_url=db_url, secret_key=TEST_SECRET, run_worker=False),
         clock=FrozenClock(NOW),
     )
-    ensure_org_routes(app)
     with app.state.session_factory() as s:
         tree = org_tree(s)
         seed_grants(s)
