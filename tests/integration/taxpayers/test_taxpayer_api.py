@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from tests.integration.taxpayers.staff_world import World
 
+from tests.integration.taxpayers.staff_world import World
 from zhishui.demo.ids import make_resident_id, make_uscc
 from zhishui.taxpayers.models import Taxpayer, TaxpayerPhone
 

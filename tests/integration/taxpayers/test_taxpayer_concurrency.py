@@ -10,8 +10,8 @@ from collections.abc import Iterator
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.integration.taxpayers.staff_world import World, build_world
 
+from tests.integration.taxpayers.staff_world import World, build_world
 from zhishui.demo.ids import make_uscc
 from zhishui.taxpayers.models import Taxpayer, TaxpayerPhone
 
