@@ -22,7 +22,8 @@ import re
 import unicodedata
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator
+from fastapi import Path
+from pydantic import AfterValidator, Field
 from stdnum.cn import ric, uscc
 
 TaxIdScheme = Literal["uscc", "resident_id", "legacy"]
@@ -249,3 +250,10 @@ def normalise_phone(value: str) -> str:
 
 TaxIdStr = Annotated[str, AfterValidator(validate_tax_id)]
 PhoneStr = Annotated[str, AfterValidator(normalise_phone)]
+
+
+# Row ids as they arrive from outside: a positive 32-bit integer. Anything larger cannot name a row,
+# and would otherwise overflow the database driver (a 500 instead of a 404).
+MAX_ROW_ID = 2_147_483_647
+RowId = Annotated[int, Field(ge=1, le=MAX_ROW_ID)]
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]

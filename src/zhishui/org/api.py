@@ -10,6 +10,7 @@ from zhishui.identity.deps import require
 from zhishui.identity.policy import Permission
 from zhishui.identity.principal import StaffPrincipal
 from zhishui.kit.csrf import verify_csrf
+from zhishui.kit.validators import RowIdPath
 from zhishui.org import service
 from zhishui.org.models import UnitKind
 from zhishui.org.schemas import OrgUnitCreate, OrgUnitOut, ServicePointUpdate
@@ -32,7 +33,7 @@ def list_units(
 
 
 @router.get("/units/{unit_id}", summary="机构详情")
-def read_unit(unit_id: int, session: SessionDep, clock: ClockDep, staff: Reader) -> OrgUnitOut:
+def read_unit(unit_id: RowIdPath, session: SessionDep, clock: ClockDep, staff: Reader) -> OrgUnitOut:
     return service.get_unit(session, staff, unit_id, now=clock.now())
 
 
@@ -43,6 +44,6 @@ def create_unit(body: OrgUnitCreate, session: SessionDep, clock: ClockDep, staff
 
 @router.patch("/units/{unit_id}", summary="修改办税服务厅或服务点信息")
 def update_unit(
-    unit_id: int, body: ServicePointUpdate, session: SessionDep, clock: ClockDep, staff: Manager
+    unit_id: RowIdPath, body: ServicePointUpdate, session: SessionDep, clock: ClockDep, staff: Manager
 ) -> OrgUnitOut:
     return service.update_place(session, staff, unit_id, body, now=clock.now())

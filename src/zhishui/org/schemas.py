@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+from zhishui.kit.validators import RowId
 from zhishui.org.models import POINT_KIND_LABELS, UNIT_KIND_LABELS, OrgUnit, PointKind, UnitKind
 from zhishui.org.policy import is_open, parse_opening_hours, summarise_opening_hours
 
@@ -33,7 +34,7 @@ Longitude = Annotated[float, Field(ge=-180, le=180)]
 class OrgUnitCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    parent_id: int
+    parent_id: RowId
     kind: UnitKind
     code: Code
     name: UnitName
@@ -57,7 +58,7 @@ class ServicePointUpdate(BaseModel):
     longitude: Longitude | None = None
     opening_hours: OpeningHours | None = None
     phone: Phone | None = None
-    matter_ids: list[int] | None = Field(default=None, max_length=500)
+    matter_ids: list[RowId] | None = Field(default=None, max_length=500)
 
 
 class OrgUnitOut(BaseModel):

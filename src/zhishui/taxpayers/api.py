@@ -10,6 +10,7 @@ from zhishui.identity.deps import require
 from zhishui.identity.policy import Permission
 from zhishui.identity.principal import StaffPrincipal
 from zhishui.kit.csrf import verify_csrf
+from zhishui.kit.validators import RowIdPath
 from zhishui.taxpayers import service
 from zhishui.taxpayers.schemas import PhoneIn, TaxpayerCreate, TaxpayerOut, TaxpayerPage
 from zhishui.web.deps import ClockDep, SessionDep
@@ -41,10 +42,10 @@ def list_taxpayers(
 
 
 @router.get("/{taxpayer_id}", summary="纳税人详情")
-def read_taxpayer(taxpayer_id: int, session: SessionDep, staff: Reader) -> TaxpayerOut:
+def read_taxpayer(taxpayer_id: RowIdPath, session: SessionDep, staff: Reader) -> TaxpayerOut:
     return service.get_taxpayer(session, staff, taxpayer_id)
 
 
 @router.post("/{taxpayer_id}/phones", status_code=status.HTTP_201_CREATED, summary="添加手机号码")
-def add_phone(taxpayer_id: int, body: PhoneIn, session: SessionDep, staff: Manager) -> TaxpayerOut:
+def add_phone(taxpayer_id: RowIdPath, body: PhoneIn, session: SessionDep, staff: Manager) -> TaxpayerOut:
     return service.add_phone(session, staff, taxpayer_id, body)

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from zhishui.identity.deps import require
 from zhishui.identity.policy import Permission
 from zhishui.identity.principal import StaffPrincipal
+from zhishui.kit.validators import RowIdPath
 from zhishui.taxpayers import service
 from zhishui.web.deps import SessionDep, TemplatesDep
 
@@ -46,7 +47,7 @@ def taxpayer_list(
 
 @router.get("/taxpayers/{taxpayer_id}", response_class=HTMLResponse, include_in_schema=False)
 def taxpayer_profile(
-    taxpayer_id: int, request: Request, session: SessionDep, templates: TemplatesDep, staff: Reader
+    taxpayer_id: RowIdPath, request: Request, session: SessionDep, templates: TemplatesDep, staff: Reader
 ) -> Response:
     taxpayer = service.get_taxpayer(session, staff, taxpayer_id)
     return templates.TemplateResponse(

@@ -9,7 +9,7 @@ from typing import Annotated, cast
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from zhishui.kit.masking import mask_id, mask_name, mask_phone
-from zhishui.kit.validators import PhoneStr, TaxIdScheme, TaxIdStr
+from zhishui.kit.validators import PhoneStr, RowId, TaxIdScheme, TaxIdStr
 from zhishui.taxpayers.models import TAXPAYER_KIND_LABELS, Taxpayer, TaxpayerKind, TaxpayerPhone
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
@@ -38,7 +38,7 @@ class TaxpayerCreate(BaseModel):
     # type 2 an individual business, any other USCC or older number an enterprise.
     kind: TaxpayerKind | None = None
     # The bureau in charge; left out, the caller's county bureau.
-    org_unit_id: int | None = None
+    org_unit_id: RowId | None = None
     phones: list[PhoneIn] = Field(default_factory=list, max_length=10)
 
 
