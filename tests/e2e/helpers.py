@@ -17,8 +17,8 @@ import re
 
 import httpx
 from fastapi.testclient import TestClient
-from tests.conftest import TEST_SECRET
 
+from tests.conftest import TEST_SECRET
 from zhishui.app import create_app
 from zhishui.config import Settings
 from zhishui.kit.clock import Clock

@@ -18,9 +18,9 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+
 from tests.e2e.helpers import csrf_from, login, make_client
 from tests.factories import NOW, PASSWORD, org_tree, seed_grants
-
 from zhishui.identity.deps import current_taxpayer
 from zhishui.identity.models import Staff, StaffRole
 from zhishui.identity.passwords import hash_password

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+
 from tests.e2e.helpers import make_client
 from tests.factories import NOW, PASSWORD, Tree, org_tree, seed_grants
-
 from zhishui.identity.models import Staff, StaffRole
 from zhishui.identity.passwords import hash_password
 from zhishui.kit.clock import FrozenClock

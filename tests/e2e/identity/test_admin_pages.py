@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
+
 from tests.e2e.helpers import csrf_from, login
 from tests.e2e.identity.conftest import Bureau
 from tests.factories import PASSWORD
-
 from zhishui.audit.models import AuditEntry
 from zhishui.identity.models import RolePermission, Staff, StaffRole
 from zhishui.kit.db import create_db_engine, make_session_factory

@@ -6,10 +6,10 @@ import time
 
 from fastapi.testclient import TestClient
 from itsdangerous import TimestampSigner
+
 from tests.conftest import TEST_SECRET
 from tests.e2e.helpers import csrf_from
 from tests.factories import PASSWORD
-
 from zhishui.kit.csrf import MAX_AGE_SECONDS
 from zhishui.notify.providers import LogProvider
 

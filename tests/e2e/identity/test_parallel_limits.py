@@ -8,9 +8,9 @@ from concurrent.futures import ThreadPoolExecutor
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+
 from tests.e2e.helpers import csrf_from
 from tests.e2e.identity.conftest import Bureau
-
 from zhishui.identity.models import LoginAttempt, OtpCode
 from zhishui.kit.db import create_db_engine, make_session_factory
 from zhishui.notify.providers import LogProvider

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
-from tests.e2e.identity.conftest import Bureau
 from typer.testing import CliRunner
 
+from tests.e2e.identity.conftest import Bureau
 from zhishui.config import Settings
 from zhishui.identity import cli
 from zhishui.identity.models import Staff, StaffRole

@@ -6,10 +6,10 @@ import datetime as dt
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+
 from tests.e2e.helpers import csrf_from, login
 from tests.e2e.identity.conftest import Bureau
 from tests.factories import PASSWORD
-
 from zhishui.audit.models import AuditEntry
 from zhishui.identity.models import LoginAttempt, Staff
 from zhishui.kit.clock import FrozenClock

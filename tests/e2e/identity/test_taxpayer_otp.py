@@ -8,9 +8,9 @@ import re
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+
 from tests.e2e.helpers import csrf_from
 from tests.e2e.identity.conftest import Bureau
-
 from zhishui.audit.models import AuditEntry
 from zhishui.identity.models import OtpCode
 from zhishui.kit.clock import FrozenClock
