@@ -74,7 +74,7 @@ def ensure_default_grants(session: Session) -> int:
     from zhishui.identity.models import RolePermission
     from zhishui.identity.policy import default_grant_rows
 
-    existing = set(session.execute(select(RolePermission.role, RolePermission.permission)).tuples())
+    existing = {(r, p) for r, p in session.execute(select(RolePermission.role, RolePermission.permission))}
     roles_present = {role for role, _ in existing}
     added = 0
     for role, perm in default_grant_rows():
