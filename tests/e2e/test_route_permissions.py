@@ -41,6 +41,9 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/my/logout"),
         ("GET", "/healthz"),
         ("GET", "/favicon.ico"),
+        # The published catalog and triage: kiosks and taxpayers' phones use them before signing in.
+        ("GET", "/api/v1/triage"),
+        ("GET", "/api/v1/catalog/matters"),
     }
 )
 # Plain Starlette routes (no FastAPI dependencies): the generated API docs and the static files.
