@@ -39,6 +39,7 @@ from zhishui.identity.repository import (
 )
 from zhishui.identity.schemas import StaffCreate, StaffEdit, field_errors
 from zhishui.kit.csrf import verify_csrf
+from zhishui.kit.validators import RowIdPath
 from zhishui.web.deps import ClockDep, SessionDep, TemplatesDep
 
 router = APIRouter(prefix="/admin", dependencies=[Depends(verify_csrf)], include_in_schema=False)
@@ -66,7 +67,7 @@ def staff_list(
     templates: TemplatesDep,
     manager: StaffManager,
     q: Annotated[str, Query(max_length=64)] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     repo = StaffScopedRepository(session, manager.scope)
     result = repo.paginate(repo.search(q=q), page=page, size=PAGE_SIZE)
@@ -206,7 +207,7 @@ def _int_or_none(value: str) -> int | None:
 @router.get("/staff/{staff_id}", response_class=HTMLResponse)
 def staff_edit_form(
     request: Request,
-    staff_id: int,
+    staff_id: RowIdPath,
     session: SessionDep,
     templates: TemplatesDep,
     manager: StaffManager,
@@ -220,7 +221,7 @@ def staff_edit_form(
 @router.post("/staff/{staff_id}", response_class=HTMLResponse)
 def staff_update(
     request: Request,
-    staff_id: int,
+    staff_id: RowIdPath,
     session: SessionDep,
     clock: ClockDep,
     templates: TemplatesDep,
@@ -263,7 +264,7 @@ def staff_update(
 @router.post("/staff/{staff_id}/password", response_class=HTMLResponse)
 def staff_reset_password(
     request: Request,
-    staff_id: int,
+    staff_id: RowIdPath,
     session: SessionDep,
     clock: ClockDep,
     templates: TemplatesDep,
@@ -372,7 +373,7 @@ def audit_log(
     templates: TemplatesDep,
     reader: AuditReader,
     action: Annotated[str, Query(max_length=32)] = "",
-    page: Annotated[int, Query(ge=1)] = 1,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
 ) -> Response:
     context = _audit_context(session, reader, action=action, page=page)
     name = "identity/_audit_table.html" if _is_htmx(request) else "identity/admin_audit.html"

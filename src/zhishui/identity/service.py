@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from zhishui.audit.recorder import Actor, record, set_actor
@@ -371,18 +372,22 @@ def create_staff(
         errors["password"] = "密码：" + "；".join(problems)
     if errors:
         raise FormInvalid(errors)
-    # The unique username constraint still guards a race between two managers picking the same name.
-    member = staff_repo.add(
-        Staff(
-            org_unit_id=data.org_unit_id,
-            username=data.username,
-            display_name=data.display_name,
-            phone=data.phone,
-            password_hash=hash_password(password),
-            active=data.active,
-            created_at=now,
-        )
+    member = Staff(
+        org_unit_id=data.org_unit_id,
+        username=data.username,
+        display_name=data.display_name,
+        phone=data.phone,
+        password_hash=hash_password(password),
+        active=data.active,
+        created_at=now,
     )
+    # The check above gives the friendly message; the unique constraint decides a race between two
+    # managers picking the same name at the same moment.
+    try:
+        with session.begin_nested():
+            staff_repo.add(member)
+    except IntegrityError as exc:
+        raise FormInvalid({"username": "用户名：已被使用，请换一个"}) from exc
     staff_repo.set_roles(member.id, set(data.roles))
     return member
 
