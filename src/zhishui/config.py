@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     host: str = "127.0.0.1"
     port: int = 8000
+    # Addresses of reverse proxies whose X-Forwarded-For is trusted, so that per-address limits see
+    # the taxpayer's address rather than the proxy's ("*" trusts any: only behind a closed network).
+    forwarded_allow_ips: str = "127.0.0.1"
     run_worker: bool = True
     worker_interval_seconds: float = 1.0
     max_body_bytes: int = 1_048_576
