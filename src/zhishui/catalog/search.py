@@ -21,7 +21,6 @@ import bisect
 import heapq
 import math
 import re
-from array import array
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -59,9 +58,8 @@ class Hit:
 
 @dataclass(frozen=True, slots=True)
 class _Postings:
-    docs: array[int]
-    weights: array[float]
-    idf: float
+    docs: list[int]  # ascending
+    weights: list[float]  # idf × saturated term frequency, per document
     top: float  # the largest weight, for the MaxScore bound
 
 
@@ -84,7 +82,7 @@ class Index:
         bigram_weight: float = 0.5,
         pinyin_scale: float = 6.0,
         phrase_scale: float = 0.5,
-        piece_weight: float = 0.5,
+        piece_weight: float = 1.0,
         char_weight: float = 0.5,
     ) -> None:
         self.fields: dict[str, Field] = {
@@ -99,13 +97,13 @@ class Index:
             textnorm.Kind.PIECE: piece_weight,
             textnorm.Kind.CHAR: char_weight,
             textnorm.Kind.BIGRAM: bigram_weight,
-            textnorm.Kind.INNER: bigram_weight,
         }
         self.doc_ids: list[str] = []
         self._pinyin = PinyinIndex()
         # normalised phrase -> (doc, field weight) for verbatim matches
         self._phrases: dict[str, list[tuple[int, float]]] = {}
-        self._longest_phrase = 0
+        self._phrase_starts: set[str] = set()  # every start of every phrase: a scan stops early
+        self._phrases_by_pair: dict[str, set[str]] = {}  # two characters -> phrases holding them
         self._build(documents)
 
     def __len__(self) -> int:
@@ -144,12 +142,13 @@ class Index:
                 tf_by_term.setdefault(term, []).append((doc, tf))
 
         k1 = self.k1
+        numbers = list(range(n))  # one int object per document, shared by every posting list
         self._postings: dict[str, _Postings] = {}
         for term, entries in tf_by_term.items():
             df = len(entries)
             idf = math.log(1.0 + (n - df + 0.5) / (df + 0.5))
-            weights = array("d", (tf * (k1 + 1.0) / (tf + k1) for _, tf in entries))
-            self._postings[term] = _Postings(array("l", (d for d, _ in entries)), weights, idf, max(weights))
+            weights = [idf * tf * (k1 + 1.0) / (tf + k1) for _, tf in entries]
+            self._postings[term] = _Postings([numbers[d] for d, _ in entries], weights, max(weights))
 
     def _add_phrases(self, doc: int, text: str, weight: float) -> None:
         for raw in _PHRASE_SPLIT.split(text):
@@ -159,25 +158,30 @@ class Index:
             self._pinyin.add(doc, phrase, weight)
             if len(phrase) >= _MIN_PHRASE:
                 self._phrases.setdefault(phrase, []).append((doc, weight))
-                self._longest_phrase = max(self._longest_phrase, len(phrase))
+                self._phrase_starts.update(phrase[:k] for k in range(1, len(phrase) + 1))
+                for k in range(len(phrase) - 1):
+                    self._phrases_by_pair.setdefault(phrase[k : k + 2], set()).add(phrase)
 
     def _phrase_scores(self, query: str) -> dict[int, float]:
         """Verbatim phrase matches, per document the best: a phrase found whole in the query scores its
         length × field weight; a short query found whole inside a phrase (无欠税 in 无欠税证明) scores its
         length × field weight × the share of the phrase it covers."""
         best: dict[int, float] = {}
-        phrases = self._phrases
+        phrases, starts = self._phrases, self._phrase_starts
         n = len(query)
         for i in range(n - _MIN_PHRASE + 1):
-            for j in range(i + _MIN_PHRASE, min(n, i + self._longest_phrase) + 1):
-                for doc, weight in phrases.get(query[i:j], ()):
+            for j in range(i + 1, n + 1):
+                piece = query[i:j]
+                if piece not in starts:
+                    break
+                for doc, weight in phrases.get(piece, ()):
                     score = (j - i) * weight
                     if score > best.get(doc, 0.0):
                         best[doc] = score
         if _MIN_PHRASE <= n <= _SHORT_QUERY:
-            for phrase, entries in phrases.items():
+            for phrase in self._phrases_by_pair.get(query[:2], ()):
                 if len(phrase) > n and query in phrase:
-                    for doc, weight in entries:
+                    for doc, weight in phrases[phrase]:
                         score = n * weight * n / len(phrase)
                         if score > best.get(doc, 0.0):
                             best[doc] = score
@@ -187,7 +191,11 @@ class Index:
         """The weighted terms a query is searched for (the query and its synonym expansions)."""
         out: dict[str, float] = {}
         for term in textnorm.analyze(query):
-            weight = self._kind_weights[term.kind] * term.share
+            weight = self._kind_weights[term.kind]
+            if term.kind is textnorm.Kind.PIECE and term.word in self._postings:
+                # The whole word is known and counts itself: its pieces only share a little weight.
+                # An unknown compound (公司法人) is understood through its pieces alone.
+                weight *= term.share
             if weight > out.get(term.text, 0.0):
                 out[term.text] = weight
         for word, weight in textnorm.expand(query):
@@ -212,19 +220,25 @@ class Index:
         for term, qweight in self.query_terms(query).items():
             postings = self._postings.get(term)
             if postings is not None:
-                factor = postings.idf * qweight
-                plan.append((factor * postings.top, factor, postings))
+                plan.append((qweight * postings.top, qweight, postings))
         plan.sort(key=lambda item: item[0], reverse=True)
 
         remaining = sum(bound for bound, _, _ in plan)
-        for bound, factor, postings in plan:
-            if len(scores) >= limit and heapq.nlargest(limit, scores.values())[-1] > remaining:
-                # No document outside the current candidates can reach the top any more.
-                _add_to_candidates(scores, postings, factor)
+        pruning = False
+        for bound, qweight, postings in plan:
+            if not pruning and len(scores) >= limit:
+                kth = heapq.nlargest(limit, scores.values())[-1]
+                if kth > remaining:
+                    # MaxScore: no document outside the candidates can reach the top any more, and
+                    # candidates that cannot catch up with the k-th best are dropped.
+                    pruning = True
+                    scores = {doc: s for doc, s in scores.items() if s + remaining >= kth}
+            if pruning:
+                _add_to_candidates(scores, postings, qweight)
             else:
                 get = scores.get
                 for doc, weight in zip(postings.docs, postings.weights, strict=True):
-                    scores[doc] = get(doc, 0.0) + factor * weight
+                    scores[doc] = get(doc, 0.0) + qweight * weight
             remaining -= bound
 
         best = heapq.nsmallest(limit, scores.items(), key=lambda item: (-item[1], item[0]))

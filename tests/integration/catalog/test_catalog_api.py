@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.e2e.helpers import make_client
 
+from tests.e2e.helpers import make_client
 from zhishui.catalog import service
 from zhishui.kit.clock import FrozenClock
 from zhishui.kit.db import create_db_engine, make_session_factory

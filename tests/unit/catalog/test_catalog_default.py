@@ -7,8 +7,8 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from tests.conftest import shared_path
 
+from tests.conftest import shared_path
 from zhishui.catalog.service import load_default_catalog, validate_catalog
 
 QUICK_CATEGORIES = {"申报类", "缴费类", "发票类", "登记类", "证明类"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from zhishui.catalog.pinyin_index import PinyinIndex, slots, untyped_letters
+from zhishui.catalog.pinyin_index import MAX_SLOTS, PinyinIndex, cuts, slots
 
 
 @pytest.fixture(scope="module")
@@ -64,7 +64,15 @@ def test_full_pinyin_prefers_the_exact_reading(index: PinyinIndex) -> None:
     assert found[4] > found[5]  # 契税 qi shui before 清税 qing shui
 
 
-def test_untyped_letters_count_what_the_pieces_leave_out() -> None:
-    assert untyped_letters("qishui", [["qi"], ["shui"]]) == 0
-    assert untyped_letters("qishui", [["qing"], ["shui"]]) == 2
-    assert untyped_letters("mmcz", [["mi"], ["ma"], ["zhong", "chong"], ["zhi"]]) == 8
+def test_cuts_count_the_syllables_covered_and_the_letters_left_untyped() -> None:
+    assert list(cuts("qishui", [["qi"], ["shui"]], 0)) == [(2, 0)]
+    assert list(cuts("qishui", [["qing"], ["shui"]], 0)) == [(2, 2)]
+    assert (4, 8) in list(cuts("mmcz", [["mi"], ["ma"], ["zhong", "chong"], ["zhi"]], 0))
+    assert list(cuts("mmcz", [["mi"], ["ma"], ["zhong", "chong"], ["zhi"]], 1)) == []
+
+
+def test_a_sentence_is_too_long_to_be_typed_as_pinyin() -> None:
+    ix = PinyinIndex()
+    ix.add(0, "税" * (MAX_SLOTS + 1))
+    ix.add(1, "税" * MAX_SLOTS)
+    assert set(ix.search("ss")) == {1}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from zhishui.catalog import textnorm
-from zhishui.catalog.textnorm import BIGRAM_MARK, Kind
+from zhishui.catalog.textnorm import Kind
 
 
 def test_full_width_letters_and_digits_become_half_width_and_lower_case() -> None:
@@ -24,20 +24,23 @@ def test_stop_words_and_question_fillers_are_not_terms() -> None:
         assert filler not in terms
 
 
-def test_bigrams_cover_words_jieba_does_not_know() -> None:
-    terms = textnorm.terms("票表比对")
-    assert BIGRAM_MARK + "票表" in terms and BIGRAM_MARK + "表比" in terms
+def test_character_pairs_across_words_cover_words_jieba_cuts_otherwise() -> None:
+    analyzed = textnorm.analyze("被阻断")
+    assert "阻断" in {t.text for t in analyzed}
+    pairs = {t.text for t in textnorm.analyze("票表比对") if t.kind is Kind.BIGRAM}
+    assert pairs <= {"票表", "表比", "比对"} and pairs
 
 
-def test_bigrams_do_not_cross_a_stop_word() -> None:
+def test_pairs_do_not_cross_a_stop_word() -> None:
     terms = textnorm.terms("发票的额度")
-    assert BIGRAM_MARK + "票的" not in terms and BIGRAM_MARK + "的额" not in terms
+    assert "票的" not in terms and "的额" not in terms
 
 
-def test_a_long_word_gives_its_dictionary_pieces_with_a_shared_weight() -> None:
+def test_a_long_word_gives_its_pieces_with_a_shared_weight() -> None:
     pieces = [t for t in textnorm.analyze("个人所得税") if t.kind is Kind.PIECE]
-    assert {t.text for t in pieces} >= {"个人", "所得", "所得税"}
+    assert {t.text for t in pieces} >= {"个人", "所得", "得税", "所得税"}
     assert abs(sum(t.share for t in pieces) - 1.0) < 1e-9
+    assert [t.kind for t in textnorm.analyze("发票")] == [Kind.WORD]
 
 
 def test_colloquial_words_expand_to_the_words_the_bureau_writes() -> None:
@@ -56,7 +59,7 @@ def test_colloquial_words_expand_to_the_words_the_bureau_writes() -> None:
 def test_expansions_add_whole_words_only() -> None:
     words = {word for word, _ in textnorm.expand("个税")}
     assert "个人所得税" in words
-    assert "所得" not in words and not any(w.startswith(BIGRAM_MARK) for w in words)
+    assert "所得" not in words
 
 
 def test_a_symptom_weighs_more_than_a_plain_synonym() -> None:

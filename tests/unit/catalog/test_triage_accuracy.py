@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 
 from tests.conftest import shared_path
-
 from zhishui.catalog.matcher import CatalogSearch
 from zhishui.catalog.service import load_default_catalog
 
