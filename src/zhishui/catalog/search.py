@@ -216,7 +216,7 @@ class Index:
             for doc, bonus in self._phrase_scores(normalized).items():
                 scores[doc] = scores.get(doc, 0.0) + bonus * self.phrase_scale
 
-        plan: list[tuple[float, float, _Postings]] = []  # (upper bound, factor, postings)
+        plan: list[tuple[float, float, _Postings]] = []  # (upper bound, query weight, postings)
         for term, qweight in self.query_terms(query).items():
             postings = self._postings.get(term)
             if postings is not None:
@@ -246,6 +246,7 @@ class Index:
 
 
 def _add_to_candidates(scores: dict[int, float], postings: _Postings, factor: float) -> None:
+    """Add a term to the current candidates only (by binary search when they are few)."""
     docs, weights = postings.docs, postings.weights
     if len(scores) * 4 < len(docs):
         for doc in scores:
