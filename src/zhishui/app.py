@@ -82,6 +82,7 @@ def create_app(
     app.state.broker = make_broker(settings.redis_url)
     app.state.providers = providers
     app.state.worker = worker
+    app.state.rate_limiters = {}
     app.state.templates = make_templates(WEB_DIR / "templates")
 
     app.add_middleware(CsrfCookie, secure=not settings.is_development)

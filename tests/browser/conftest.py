@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+
 from tests.conftest import TEST_SECRET
 from tests.factories import PASSWORD, org_tree, seed_grants, staff
-
 from zhishui.app import create_app
 from zhishui.catalog.service import import_default_catalog
 from zhishui.config import Settings

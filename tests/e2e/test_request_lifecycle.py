@@ -9,8 +9,8 @@ import pytest
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from tests.conftest import TEST_SECRET
 
+from tests.conftest import TEST_SECRET
 from zhishui.app import create_app
 from zhishui.config import Settings
 from zhishui.kit.errors import Conflict

@@ -12,6 +12,7 @@ FIELD_LABELS: dict[str, str] = {
     "display_name": "姓名",
     "code": "编码",
     "q": "查询内容",
+    "limit": "返回条数",
     "org_unit_id": "所属机构",
     "roles": "角色",
     "page": "页码",

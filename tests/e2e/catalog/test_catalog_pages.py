@@ -7,9 +7,9 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
+
 from tests.e2e.helpers import csrf_from, login, make_client
 from tests.factories import PASSWORD, org_tree, seed_grants, staff
-
 from zhishui.catalog.repository import MatterRepository
 from zhishui.catalog.service import import_default_catalog
 from zhishui.kit.clock import FrozenClock

@@ -7,8 +7,8 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from tests.integration.taxpayers.staff_world import World, build_world
 
+from tests.integration.taxpayers.staff_world import World, build_world
 from zhishui.demo.ids import make_resident_id, make_uscc
 
 HTMX = {"HX-Request": "true", "HX-Target": "results"}

@@ -78,9 +78,20 @@ def test_a_missing_empty_or_overlong_question_is_a_422_in_chinese(
     assert response.json()["message"] == message
 
 
-def test_limit_is_kept_between_one_and_twenty(client: TestClient) -> None:
-    assert len(client.get("/api/v1/triage", params={"q": "发票", "limit": 0}).json()["matches"]) == 1
-    assert len(client.get("/api/v1/triage", params={"q": "发票", "limit": 99}).json()["matches"]) <= 20
+def test_limit_outside_one_to_twenty_is_refused_in_chinese(client: TestClient) -> None:
+    assert len(client.get("/api/v1/triage", params={"q": "发票", "limit": 20}).json()["matches"]) <= 20
+    for bad in (0, 99):
+        response = client.get("/api/v1/triage", params={"q": "发票", "limit": bad})
+        assert response.status_code == 422
+        assert response.json()["message"].startswith("返回条数：")
+
+
+def test_one_address_searching_too_fast_is_slowed_down(client: TestClient) -> None:
+    statuses = [client.get("/api/v1/triage", params={"q": "发票"}).status_code for _ in range(125)]
+    assert statuses.count(200) == 120 and statuses[-1] == 429
+    refused = client.get("/api/v1/catalog/matters")
+    assert refused.status_code == 429
+    assert "请求过于频繁" in refused.json()["message"] and int(refused.headers["Retry-After"]) >= 1
 
 
 def test_the_matter_list_is_the_active_catalog_in_order(client: TestClient) -> None:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -27,7 +28,13 @@ def test_callbacks_run_after_commit_only(session_factory: sessionmaker[Session])
     assert ran == ["first"], "a callback queued before a rollback must be dropped"
 
 
-async def _roundtrip(broker: Broker, publisher: Any) -> list[dict[str, Any]]:
+def _roundtrip(broker: Broker, publisher: Any) -> list[dict[str, Any]]:
+    # A fresh thread: the browser tests' Playwright keeps an event loop running in the main thread.
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, _async_roundtrip(broker, publisher)).result(timeout=10)
+
+
+async def _async_roundtrip(broker: Broker, publisher: Any) -> list[dict[str, Any]]:
     received: list[dict[str, Any]] = []
 
     async def listen() -> None:
@@ -51,7 +58,7 @@ def test_in_process_broker_fans_out_messages_published_from_another_thread() -> 
         broker.publish("hall:other", {"n": 99})
         broker.publish("hall:1", {"n": 2, "text": "请到3号工位"})
 
-    assert asyncio.run(_roundtrip(broker, publish)) == [{"n": 1}, {"n": 2, "text": "请到3号工位"}]
+    assert _roundtrip(broker, publish) == [{"n": 1}, {"n": 2, "text": "请到3号工位"}]
     assert broker.subscriber_count("hall:1") == 0, "a finished subscriber unregisters"
 
 
@@ -83,7 +90,7 @@ def test_redis_broker_delivers_across_connections() -> None:
         broker.publish("hall:1", {"n": 1})
         broker.publish("hall:1", {"n": 2, "text": "请到3号工位"})
 
-    assert asyncio.run(_roundtrip(broker, publish)) == [{"n": 1}, {"n": 2, "text": "请到3号工位"}]
+    assert _roundtrip(broker, publish) == [{"n": 1}, {"n": 2, "text": "请到3号工位"}]
 
 
 def test_a_rolled_back_savepoint_drops_only_its_own_callbacks(session_factory: sessionmaker[Session]) -> None:

@@ -34,7 +34,9 @@ def test_a_committed_notification_is_delivered_once(
     assert [(n.to, n.text) for n in provider.sent] == [("13800000001", "您好")]
 
 
-def test_a_rolled_back_notification_is_never_sent(session_factory: sessionmaker[Session], clock: FrozenClock) -> None:
+def test_a_rolled_back_notification_is_never_sent(
+    session_factory: sessionmaker[Session], clock: FrozenClock
+) -> None:
     provider = LogProvider()
     with session_factory() as s:
         send_later(s, channel="sms", to="13800000001", text="不该发出", now=clock.now())

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+
 from tests.factories import NOW
 from tests.integration.taxpayers.staff_world import World, build_world
-
 from zhishui.catalog.models import Matter
 
 

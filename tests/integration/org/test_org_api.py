@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select
-from tests.integration.taxpayers.staff_world import World
 
+from tests.integration.taxpayers.staff_world import World
 from zhishui.catalog.models import Matter
 
 OFFICE = {day: [["08:30", "12:00"], ["13:30", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
