@@ -7,6 +7,7 @@ appenders so the chain never forks; SQLite transactions already hold the write l
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 from typing import Any
@@ -140,20 +141,7 @@ def _write_chain(session: Session) -> None:
             detail=detail,
         )
         digest = entry_hash(prev, content)
-        session.add(
-            AuditEntry(
-                at=now,
-                actor=actor.label,
-                action=action,
-                entity=entity,
-                entity_id=entity_id,
-                org_unit_id=actor.org_unit_id,
-                ip=actor.ip,
-                detail=detail,
-                prev_hash=prev,
-                hash=digest,
-            )
-        )
+        session.add(AuditEntry(**dataclasses.asdict(content), prev_hash=prev, hash=digest))
         prev = digest
     session.flush()
 

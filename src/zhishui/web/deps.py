@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from zhishui.audit.recorder import Actor, set_actor
 from zhishui.config import Settings
 from zhishui.kit.clock import Clock
+from zhishui.kit.db import transaction
 
 
 def client_ip(request: Request) -> str:
@@ -25,18 +26,11 @@ def get_session(request: Request) -> Iterator[Session]:
     is the client's error response, not a silent loss after a 200.
     """
     state = request.app.state
-    session: Session = state.session_factory()
-    session.info["broker"] = state.broker
-    session.info["clock"] = state.clock
-    set_actor(session, Actor("anonymous", ip=client_ip(request)))
-    try:
+    with transaction(state.session_factory) as session:
+        session.info["broker"] = state.broker
+        session.info["clock"] = state.clock
+        set_actor(session, Actor("anonymous", ip=client_ip(request)))
         yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 def get_clock(request: Request) -> Clock:
