@@ -5,31 +5,27 @@ from __future__ import annotations
 
 import csv
 
-from tests.conftest import shared_path
-from zhishui.catalog.matcher import CatalogSearch
+from tests.conftest import REPO_ROOT, shared_path
+from zhishui.catalog.evaluation import evaluate, read_phrasings
 from zhishui.catalog.service import load_default_catalog
+
+PROJECT_SET = REPO_ROOT / "tests" / "data" / "triage_paraphrases.tsv"
 
 
 def test_top1_is_at_least_90_percent_and_top3_at_least_98_percent() -> None:
-    path = shared_path("data", "triage-dev.tsv")
-    with path.open(encoding="utf-8", newline="") as f:
-        rows = [(r["utterance"], r["matter"]) for r in csv.DictReader(f, delimiter="\t")]
-    catalog = load_default_catalog()
-    search = CatalogSearch(catalog)
-    code_of = {m["name"]: m["code"] for m in catalog}
-    assert rows and all(matter in code_of for _, matter in rows), "a dev-set matter is not in the catalog"
+    result = evaluate(load_default_catalog(), read_phrasings(shared_path("data", "triage-dev.tsv")))
+    assert result.n > 0
+    assert result.top1_rate >= 0.90, result.misses
+    assert result.top3_rate >= 0.98, result.misses
 
-    top1 = top3 = 0
-    misses = []
-    for utterance, matter in rows:
-        codes = [hit.doc_id for hit in search.search(utterance, 3)]
-        top1 += codes[:1] == [code_of[matter]]
-        top3 += code_of[matter] in codes
-        if codes[:1] != [code_of[matter]]:
-            misses.append((utterance, matter, codes))
-    n = len(rows)
-    assert top1 / n >= 0.90, misses
-    assert top3 / n >= 0.98, misses
+
+def test_the_projects_own_phrasings_keep_their_accuracy() -> None:
+    # 413 phrasings written for this project (tests/data), none from the shared set; the search was
+    # tuned with them, so this guards against regressions rather than measuring unseen phrasings.
+    result = evaluate(load_default_catalog(), read_phrasings(PROJECT_SET))
+    assert result.n >= 400
+    assert result.top1_rate >= 0.95, result.misses
+    assert result.top3_rate >= 0.99, result.misses
 
 
 def test_no_dev_utterance_was_copied_into_the_aliases() -> None:
