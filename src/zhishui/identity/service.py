@@ -67,24 +67,19 @@ def refuse_demo_accounts_outside_development(factory: sessionmaker[Session], set
 
 
 def ensure_default_grants(session: Session) -> int:
-    """Fill the permission table with the default grants it lacks; returns how many were added.
+    """Give every role that has no grants at all its default grants; returns how many were added.
 
-    Grants an admin removed stay removed only if the role has other grants; a role with none gets the
-    defaults back, so a fresh database is always usable.
+    A role an admin has tailored keeps exactly its grants; a role with none (a fresh database, or a new
+    role) gets the defaults, so the system is always usable.
     """
     from zhishui.identity.models import RolePermission
     from zhishui.identity.policy import default_grant_rows
 
-    existing = {(r, p) for r, p in session.execute(select(RolePermission.role, RolePermission.permission))}
-    roles_present = {role for role, _ in existing}
-    added = 0
-    for role, perm in default_grant_rows():
-        if role in roles_present or (role, perm) in existing:
-            continue
-        session.add(RolePermission(role=role, permission=perm))
-        added += 1
+    roles_present = set(session.execute(select(RolePermission.role).distinct()).scalars())
+    missing = [(role, perm) for role, perm in default_grant_rows() if role not in roles_present]
+    session.add_all(RolePermission(role=role, permission=perm) for role, perm in missing)
     session.flush()
-    return added
+    return len(missing)
 
 
 # --- sessions --------------------------------------------------------------------------------------
