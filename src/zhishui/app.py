@@ -13,7 +13,7 @@ from fastapi.staticfiles import StaticFiles
 
 from zhishui.config import Settings, get_settings
 from zhishui.kit.clock import Clock, SystemClock
-from zhishui.kit.db import create_db_engine, make_session_factory
+from zhishui.kit.db import create_db_engine, make_session_factory, transaction
 from zhishui.kit.events import make_broker
 from zhishui.kit.http_errors import install_error_handlers
 from zhishui.kit.middleware import BodySizeLimit, CsrfCookie
@@ -48,9 +48,11 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from zhishui.identity.service import refuse_demo_accounts_outside_development
+        from zhishui.identity.service import ensure_default_grants, refuse_demo_accounts_outside_development
 
         refuse_demo_accounts_outside_development(session_factory, settings)
+        with transaction(session_factory) as session:
+            ensure_default_grants(session, clock.now())
         stop = threading.Event()
         thread = None
         if settings.run_worker:

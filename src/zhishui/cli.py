@@ -82,7 +82,11 @@ def db_upgrade(revision: str = "head") -> None:
     settings = get_settings()
     _ensure_sqlite_dir(settings.database_url)
     upgrade(settings.database_url, revision)
-    console.print(f"[green]schema at {revision}[/green]")
+    from zhishui.identity.service import ensure_default_grants
+
+    with transaction(make_session_factory(create_db_engine(settings.database_url))) as session:
+        added = ensure_default_grants(session)
+    console.print(f"[green]schema at {revision}[/green]; {added} default grants added")
 
 
 @db_app.command("seed-demo")

@@ -2,6 +2,20 @@
 
 from zhishui.audit.models import AuditEntry
 from zhishui.catalog.models import Matter
+from zhishui.hall.models import (
+    BackOfficeItem,
+    HallSettings,
+    ModeSwitch,
+    QueueMatter,
+    ServiceQueue,
+    Ticket,
+    TicketCounter,
+    Visit,
+    VisitMatter,
+    VisitStep,
+    Workstation,
+    WorkstationQueue,
+)
 from zhishui.identity.models import LoginAttempt, OtpCode, RolePermission, Staff, StaffRole, WebSession
 from zhishui.kit.db import Base
 from zhishui.notify.models import OutboxMessage
@@ -10,17 +24,29 @@ from zhishui.taxpayers.models import Taxpayer, TaxpayerPhone
 
 __all__ = [
     "AuditEntry",
+    "BackOfficeItem",
     "Base",
+    "HallSettings",
     "LoginAttempt",
     "Matter",
+    "ModeSwitch",
     "OrgUnit",
     "OtpCode",
     "OutboxMessage",
+    "QueueMatter",
     "RolePermission",
+    "ServiceQueue",
     "Staff",
     "StaffRole",
     "Taxpayer",
     "TaxpayerPhone",
+    "Ticket",
+    "TicketCounter",
+    "Visit",
+    "VisitMatter",
+    "VisitStep",
     "WebSession",
+    "Workstation",
+    "WorkstationQueue",
     "service_point_matter",
 ]

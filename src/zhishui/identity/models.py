@@ -40,6 +40,15 @@ class RolePermission(Base):
     permission: Mapped[str] = mapped_column(String(64), primary_key=True)
 
 
+class PermissionDefault(Base):
+    """Permissions whose default grants were handed out once (see service.ensure_default_grants)."""
+
+    __tablename__ = "permission_default"
+
+    permission: Mapped[str] = mapped_column(String(64), primary_key=True)
+    applied_at: Mapped[dt.datetime]
+
+
 class WebSession(Base):
     """A server-side session. The cookie holds a random token; only its hash is stored."""
 

@@ -51,6 +51,11 @@ class Permission(enum.StrEnum):
     STAFF_MANAGE = "staff.manage"
     ROLE_MANAGE = "role.manage"
     AUDIT_READ = "audit.read"
+    HALL_TRIAGE = "hall.triage"  # triage desk: arrivals, routing, tickets
+    HALL_FLOOR = "hall.floor"  # quick desk and self-service zone
+    HALL_STATION = "hall.station"  # hidden workstation console
+    HALL_BOARD = "hall.board"  # the managers' live hall board
+    HALL_MANAGE = "hall.manage"  # queues, stations, thresholds, screen keys
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -60,6 +65,11 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.TAXPAYER_READ: "查看纳税人（脱敏）",
     Permission.TAXPAYER_READ_FULL: "查看纳税人完整信息",
     Permission.TAXPAYER_MANAGE: "维护纳税人信息",
+    Permission.HALL_TRIAGE: "导税台（分流、取号）",
+    Permission.HALL_FLOOR: "快办区与自助办税区",
+    Permission.HALL_STATION: "工位叫号与后台办理",
+    Permission.HALL_BOARD: "查看大厅实时看板",
+    Permission.HALL_MANAGE: "设置队列、工位与叫号规则",
     Permission.ORG_READ: "查看机构与服务点",
     Permission.ORG_MANAGE: "维护机构与服务点",
     Permission.STAFF_MANAGE: "管理人员账号",
@@ -75,9 +85,9 @@ _FRONT_LINE = {
 }
 
 DEFAULT_GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.TRIAGE: frozenset(_FRONT_LINE),
-    Role.QUICK_DESK: frozenset(_FRONT_LINE),
-    Role.STUDIO: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL}),
+    Role.TRIAGE: frozenset(_FRONT_LINE | {Permission.HALL_TRIAGE, Permission.HALL_FLOOR}),
+    Role.QUICK_DESK: frozenset(_FRONT_LINE | {Permission.HALL_FLOOR, Permission.HALL_TRIAGE}),
+    Role.STUDIO: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL, Permission.HALL_STATION}),
     Role.CENTER_AGENT: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL, Permission.TAXPAYER_MANAGE}),
     Role.DEPARTMENT: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL}),
     Role.EXPERT: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL}),
@@ -90,6 +100,8 @@ DEFAULT_GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.TAXPAYER_MANAGE,
             Permission.ORG_MANAGE,
             Permission.AUDIT_READ,
+            Permission.HALL_BOARD,
+            Permission.HALL_MANAGE,
         }
     ),
     Role.ADMIN: frozenset(Permission),

@@ -66,20 +66,26 @@ def refuse_demo_accounts_outside_development(factory: sessionmaker[Session], set
         )
 
 
-def ensure_default_grants(session: Session) -> int:
-    """Give every role that has no grants at all its default grants; returns how many were added.
+def ensure_default_grants(session: Session, now: dt.datetime | None = None) -> int:
+    """Hand out the default grants of every permission that never had them; returns rows added.
 
-    A role an admin has tailored keeps exactly its grants; a role with none (a fresh database, or a new
-    role) gets the defaults, so the system is always usable.
+    Each permission's defaults are applied once, then remembered: a permission added by a new version
+    reaches its roles on the next start, and a grant an admin later removes stays removed.
     """
-    from zhishui.identity.models import RolePermission
+    from zhishui.identity.models import PermissionDefault, RolePermission
     from zhishui.identity.policy import default_grant_rows
 
-    roles_present = set(session.execute(select(RolePermission.role).distinct()).scalars())
-    missing = [(role, perm) for role, perm in default_grant_rows() if role not in roles_present]
-    session.add_all(RolePermission(role=role, permission=perm) for role, perm in missing)
+    applied = set(session.execute(select(PermissionDefault.permission)).scalars())
+    existing = {(r, p) for r, p in session.execute(select(RolePermission.role, RolePermission.permission))}
+    rows = [(r, p) for r, p in default_grant_rows() if p not in applied and (r, p) not in existing]
+    session.add_all(RolePermission(role=r, permission=p) for r, p in rows)
+    stamp = now or dt.datetime.now(dt.UTC)
+    session.add_all(
+        PermissionDefault(permission=p, applied_at=stamp)
+        for p in sorted({p for _, p in default_grant_rows()} - applied)
+    )
     session.flush()
-    return len(missing)
+    return len(rows)
 
 
 # --- sessions --------------------------------------------------------------------------------------

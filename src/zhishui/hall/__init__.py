@@ -1,0 +1,1 @@
+"""The smart hall: visits, triage routing, quick desk, self-service, tickets, silent calling, workstations."""

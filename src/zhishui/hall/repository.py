@@ -1,0 +1,284 @@
+"""Every query of the hall."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from zhishui.catalog.models import Matter
+from zhishui.hall.models import (
+    HallSettings,
+    ModeSwitch,
+    QueueMatter,
+    ServiceQueue,
+    Ticket,
+    TicketCounter,
+    Visit,
+    VisitMatter,
+    VisitStep,
+    Workstation,
+    WorkstationQueue,
+)
+from zhishui.hall.policy import Mode, TicketStatus
+from zhishui.kit.repository import Repository
+
+
+def _insert(session: Session):  # type: ignore[no-untyped-def]
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
+class HallSettingsRepository(Repository[HallSettings]):
+    model = HallSettings
+
+    def for_hall(self, hall_id: int) -> HallSettings:
+        """The hall's settings, created with the defaults the first time they are asked for."""
+        stmt = _insert(self.session)(HallSettings).values(hall_id=hall_id, priority_groups=[])
+        self.session.execute(stmt.on_conflict_do_nothing(index_elements=["hall_id"]))
+        settings = self.session.get(HallSettings, hall_id)
+        assert settings is not None
+        return settings
+
+
+class QueueRepository(Repository[ServiceQueue]):
+    model = ServiceQueue
+    not_found_message = "队列不存在"
+
+    def of_hall(self, hall_id: int) -> Sequence[ServiceQueue]:
+        return self.list(
+            select(ServiceQueue)
+            .where(ServiceQueue.hall_id == hall_id, ServiceQueue.active)
+            .order_by(ServiceQueue.sort_order, ServiceQueue.prefix)
+        )
+
+    def for_matter(self, hall_id: int, matter_id: int) -> ServiceQueue | None:
+        return self.get_one_or_none(
+            select(ServiceQueue)
+            .join(QueueMatter, QueueMatter.queue_id == ServiceQueue.id)
+            .where(QueueMatter.hall_id == hall_id, QueueMatter.matter_id == matter_id, ServiceQueue.active)
+        )
+
+    def matter_map(self, hall_id: int) -> dict[int, int]:
+        rows = self.session.execute(
+            select(QueueMatter.matter_id, QueueMatter.queue_id).where(QueueMatter.hall_id == hall_id)
+        )
+        return {matter_id: queue_id for matter_id, queue_id in rows}
+
+
+class TicketRepository(Repository[Ticket]):
+    model = Ticket
+    not_found_message = "号票不存在"
+
+    def next_number(self, hall_id: int, service_date: dt.date, prefix: str) -> int:
+        """Bump the day's counter for the prefix in one statement: parallel takers never share a number."""
+        insert = _insert(self.session)(TicketCounter).values(
+            hall_id=hall_id, service_date=service_date, prefix=prefix, last_number=0
+        )
+        self.session.execute(
+            insert.on_conflict_do_nothing(index_elements=["hall_id", "service_date", "prefix"])
+        )
+        bumped = self.session.execute(
+            update(TicketCounter)
+            .where(
+                TicketCounter.hall_id == hall_id,
+                TicketCounter.service_date == service_date,
+                TicketCounter.prefix == prefix,
+            )
+            .values(last_number=TicketCounter.last_number + 1)
+            .returning(TicketCounter.last_number)
+        )
+        return int(bumped.scalar_one())
+
+    def by_token(self, token: str) -> Ticket | None:
+        return self.get_one_or_none(select(Ticket).where(Ticket.token == token))
+
+    def waiting(self, queue_ids: Sequence[int], service_date: dt.date, limit: int = 500) -> Sequence[Ticket]:
+        return self.list(
+            select(Ticket)
+            .where(
+                Ticket.queue_id.in_(queue_ids),
+                Ticket.service_date == service_date,
+                Ticket.status == TicketStatus.WAITING,
+            )
+            .order_by(Ticket.queued_at, Ticket.id)
+            .limit(limit)
+        )
+
+    def lock_if_waiting(self, ticket_id: int) -> bool:
+        """Take the row if it is still waiting and nobody else holds it (PostgreSQL: SKIP LOCKED)."""
+        stmt = select(Ticket.id).where(Ticket.id == ticket_id, Ticket.status == TicketStatus.WAITING)
+        if self.session.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return self.session.execute(stmt).scalar() is not None
+
+    def recent_jumps(self, queue_ids: Sequence[int], service_date: dt.date, n: int) -> list[bool]:
+        rows = self.session.execute(
+            select(Ticket.jumped)
+            .where(
+                Ticket.queue_id.in_(queue_ids),
+                Ticket.service_date == service_date,
+                Ticket.called_at.is_not(None),
+            )
+            .order_by(Ticket.called_at.desc(), Ticket.id.desc())
+            .limit(n)
+        ).scalars()
+        return list(rows)
+
+    def last_call_time(self, queue_ids: Sequence[int], service_date: dt.date) -> dt.datetime | None:
+        return self.session.execute(
+            select(func.max(Ticket.called_at)).where(
+                Ticket.queue_id.in_(queue_ids), Ticket.service_date == service_date
+            )
+        ).scalar()
+
+    def compare_and_set(
+        self, ticket_id: int, hall_id: int, from_states: frozenset[TicketStatus], values: dict[str, object]
+    ) -> bool:
+        result = self.session.execute(
+            update(Ticket)
+            .where(Ticket.id == ticket_id, Ticket.hall_id == hall_id, Ticket.status.in_(sorted(from_states)))
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    def counts_by_queue(self, hall_id: int, service_date: dt.date) -> dict[int, int]:
+        rows = self.session.execute(
+            select(Ticket.queue_id, func.count())
+            .where(
+                Ticket.hall_id == hall_id,
+                Ticket.service_date == service_date,
+                Ticket.status == TicketStatus.WAITING,
+            )
+            .group_by(Ticket.queue_id)
+        )
+        return {queue_id: int(n) for queue_id, n in rows}
+
+    def recent_calls(self, hall_id: int, service_date: dt.date, limit: int = 10) -> Sequence[Ticket]:
+        return self.list(
+            select(Ticket)
+            .where(
+                Ticket.hall_id == hall_id,
+                Ticket.service_date == service_date,
+                Ticket.called_at.is_not(None),
+                Ticket.status.in_([TicketStatus.CALLED, TicketStatus.SERVING, TicketStatus.FINISHED]),
+            )
+            .order_by(Ticket.called_at.desc(), Ticket.id.desc())
+            .limit(limit)
+        )
+
+
+class VisitRepository(Repository[Visit]):
+    model = Visit
+    not_found_message = "到厅记录不存在"
+
+    def add_step(
+        self,
+        visit_id: int,
+        kind: str,
+        at: dt.datetime,
+        *,
+        staff_id: int | None = None,
+        workstation_id: int | None = None,
+        detail: dict[str, object] | None = None,
+    ) -> None:
+        self.session.add(
+            VisitStep(
+                visit_id=visit_id,
+                kind=kind,
+                at=at,
+                staff_id=staff_id,
+                workstation_id=workstation_id,
+                detail=detail or {},
+            )
+        )
+
+    def steps(self, visit_id: int) -> Sequence[VisitStep]:
+        return (
+            self.session.execute(
+                select(VisitStep).where(VisitStep.visit_id == visit_id).order_by(VisitStep.at, VisitStep.id)
+            )
+            .scalars()
+            .all()
+        )
+
+    def matters_of(self, visit_id: int) -> Sequence[Matter]:
+        return (
+            self.session.execute(
+                select(Matter)
+                .join(VisitMatter, VisitMatter.matter_id == Matter.id)
+                .where(VisitMatter.visit_id == visit_id)
+            )
+            .scalars()
+            .all()
+        )
+
+    def in_zone(self, hall_id: int, zone: str, since: dt.datetime) -> Sequence[Visit]:
+        return self.list(
+            select(Visit)
+            .where(
+                Visit.hall_id == hall_id,
+                Visit.zone == zone,
+                Visit.status == "active",
+                Visit.arrived_at >= since,
+            )
+            .order_by(Visit.arrived_at, Visit.id)
+        )
+
+    def compare_and_set_stage(
+        self, visit_id: int, hall_id: int, zone: str, from_stages: Sequence[str], values: dict[str, object]
+    ) -> bool:
+        result = self.session.execute(
+            update(Visit)
+            .where(
+                Visit.id == visit_id,
+                Visit.hall_id == hall_id,
+                Visit.zone == zone,
+                Visit.status == "active",
+                Visit.stage.in_(list(from_stages)),
+            )
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+
+class WorkstationRepository(Repository[Workstation]):
+    model = Workstation
+    not_found_message = "工位不存在"
+
+    def of_hall(self, hall_id: int) -> Sequence[Workstation]:
+        return self.list(
+            select(Workstation)
+            .where(Workstation.hall_id == hall_id, Workstation.active)
+            .order_by(Workstation.name)
+        )
+
+    def of_staff(self, staff_id: int) -> Workstation | None:
+        return self.get_one_or_none(select(Workstation).where(Workstation.staff_id == staff_id))
+
+    def queue_ids(self, workstation_id: int) -> list[int]:
+        return list(
+            self.session.execute(
+                select(WorkstationQueue.queue_id).where(WorkstationQueue.workstation_id == workstation_id)
+            ).scalars()
+        )
+
+    def front_count(self, hall_id: int) -> int:
+        return int(
+            self.session.execute(
+                select(func.count()).where(
+                    Workstation.hall_id == hall_id,
+                    Workstation.active,
+                    Workstation.mode == Mode.FRONT,
+                    Workstation.staff_id.is_not(None),
+                )
+            ).scalar_one()
+        )
+
+    def log_switch(self, switch: ModeSwitch) -> None:
+        self.session.add(switch)

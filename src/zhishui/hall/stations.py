@@ -1,0 +1,204 @@
+"""Use cases of hidden workstations: sign in and out, switch mode by hand or by the hall's policy,
+and the back-office work list a station processes while the queue is quiet."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from zhishui.hall import notices
+from zhishui.hall.models import BackOfficeItem, HallSettings, ModeSwitch, Ticket, Workstation
+from zhishui.hall.policy import Mode, ModeAdvice, ModeThresholds, QueueLoad, TicketStatus, mode_advice
+from zhishui.hall.repository import HallSettingsRepository, TicketRepository, WorkstationRepository
+from zhishui.hall.tickets import service_date
+from zhishui.kit.errors import Conflict, NotFound
+from zhishui.kit.events import publish_on_commit
+
+
+def station_in_hall(session: Session, hall_id: int, station_id: int) -> Workstation:
+    station = WorkstationRepository(session).get(station_id)
+    if station is None or station.hall_id != hall_id or not station.active:
+        raise NotFound("工位不存在")
+    return station
+
+
+def sign_in(session: Session, station: Workstation, staff_id: int, *, now: dt.datetime) -> Workstation:
+    """Take a free station. The unique staff column and a conditional claim decide any race."""
+    repo = WorkstationRepository(session)
+    current = repo.of_staff(staff_id)
+    if current is not None and current.id != station.id:
+        raise Conflict(f"您已登录{current.name}，请先退出")
+    if station.staff_id not in (None, staff_id):
+        raise Conflict(f"{station.name}已有人员登录")
+    try:
+        with session.begin_nested():
+            station.staff_id = staff_id
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict("您已登录其他工位，请先退出") from exc
+    return station
+
+
+def sign_out(session: Session, station: Workstation, staff_id: int) -> None:
+    if station.staff_id != staff_id:
+        raise Conflict("您未登录该工位")
+    in_hand = session.execute(
+        select(Ticket.code).where(
+            Ticket.workstation_id == station.id,
+            Ticket.status.in_([TicketStatus.CALLED, TicketStatus.SERVING]),
+        )
+    ).scalar()
+    if in_hand:
+        raise Conflict(f"{in_hand} 号尚未办结，请先办结、过号或转窗")
+    station.staff_id = None
+    session.flush()
+
+
+def switch_mode(
+    session: Session,
+    station: Workstation,
+    to: Mode,
+    *,
+    now: dt.datetime,
+    reason: str,
+    staff_id: int | None,
+    automatic: bool = False,
+) -> Workstation:
+    if station.mode == to:
+        raise Conflict(f"工位已处于{'前台叫号' if to == Mode.FRONT else '后台办理'}模式")
+    WorkstationRepository(session).log_switch(
+        ModeSwitch(
+            workstation_id=station.id,
+            at=now,
+            from_mode=station.mode,
+            to_mode=to,
+            reason=reason[:200],
+            automatic=automatic,
+            staff_id=staff_id,
+        )
+    )
+    station.mode = to
+    station.mode_since = now
+    publish_on_commit(
+        session,
+        notices.hall_channel(station.hall_id),
+        {"type": "mode", "station": station.name, "mode": to.value, "reason": reason},
+    )
+    session.flush()
+    return station
+
+
+def thresholds(settings: HallSettings) -> ModeThresholds:
+    return ModeThresholds(
+        high_watermark=settings.high_watermark,
+        max_wait_minutes=settings.max_wait_minutes,
+        back_after_empty_minutes=settings.back_after_empty_minutes,
+        min_dwell_minutes=settings.min_dwell_minutes,
+    )
+
+
+def queue_load(session: Session, station: Workstation, now: dt.datetime) -> QueueLoad:
+    repo = WorkstationRepository(session)
+    tickets = TicketRepository(session)
+    queue_ids = repo.queue_ids(station.id)
+    waiting = tickets.waiting(queue_ids, service_date(now)) if queue_ids else []
+    longest = (now - waiting[0].queued_at).total_seconds() / 60 if waiting else 0.0
+    empty_since = None
+    if not waiting:
+        last = tickets.last_call_time(queue_ids, service_date(now)) if queue_ids else None
+        empty_since = last or now.replace(hour=0, minute=0, second=0, microsecond=0)
+    return QueueLoad(
+        waiting=len(waiting),
+        longest_wait_minutes=longest,
+        front_stations=repo.front_count(station.hall_id),
+        empty_since=empty_since,
+    )
+
+
+def advice(session: Session, station: Workstation, now: dt.datetime) -> ModeAdvice:
+    settings = HallSettingsRepository(session).for_hall(station.hall_id)
+    return mode_advice(
+        Mode(station.mode), station.mode_since, queue_load(session, station, now), thresholds(settings), now
+    )
+
+
+@dataclass(frozen=True)
+class AutoSwitch:
+    station: str
+    to: Mode
+    reason: str
+
+
+def apply_auto_mode(session: Session, hall_id: int, now: dt.datetime) -> list[AutoSwitch]:
+    """In halls with auto mode on, switch the signed-in stations the policy says should switch.
+
+    One station per run goes each way, so the hall moves one step at a time and the next run sees the
+    effect (a second front station may already be enough).
+    """
+    settings = HallSettingsRepository(session).for_hall(hall_id)
+    if not settings.auto_mode:
+        return []
+    done: list[AutoSwitch] = []
+    moved: set[Mode] = set()
+    for station in WorkstationRepository(session).of_hall(hall_id):
+        if station.staff_id is None:
+            continue
+        tip = advice(session, station, now)
+        if tip.target is None or tip.target in moved:
+            continue
+        if tip.target == Mode.BACK and _in_hand(session, station):
+            continue
+        switch_mode(session, station, tip.target, now=now, reason=tip.reason, staff_id=None, automatic=True)
+        moved.add(tip.target)
+        done.append(AutoSwitch(station.name, tip.target, tip.reason))
+    return done
+
+
+def _in_hand(session: Session, station: Workstation) -> bool:
+    return (
+        session.execute(
+            select(Ticket.id).where(
+                Ticket.workstation_id == station.id,
+                Ticket.status.in_([TicketStatus.CALLED, TicketStatus.SERVING]),
+            )
+        ).first()
+        is not None
+    )
+
+
+def back_office(session: Session, hall_id: int, limit: int = 50) -> Sequence[BackOfficeItem]:
+    return (
+        session.execute(
+            select(BackOfficeItem)
+            .where(BackOfficeItem.hall_id == hall_id, BackOfficeItem.status != "done")
+            .order_by(BackOfficeItem.received_at, BackOfficeItem.id)
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+
+
+def process_item(
+    session: Session, station: Workstation, item_id: int, *, staff_id: int, now: dt.datetime
+) -> BackOfficeItem:
+    """Mark an online submission processed by this station (back-office mode only)."""
+    if station.staff_id != staff_id:
+        raise Conflict("您尚未登录该工位")
+    if station.mode != Mode.BACK:
+        raise Conflict("前台叫号模式下不能处理后台业务，请先切换到后台办理")
+    item = session.get(BackOfficeItem, item_id)
+    if item is None or item.hall_id != station.hall_id:
+        raise NotFound("网办业务不存在")
+    if item.status == "done":
+        raise Conflict("该业务已办结")
+    item.status = "done"
+    item.workstation_id = station.id
+    item.done_at = now
+    session.flush()
+    return item
