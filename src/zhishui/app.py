@@ -99,6 +99,12 @@ def create_app(
 def _include_routers(app: FastAPI) -> None:
     from zhishui.catalog import api as catalog_api
     from zhishui.catalog import pages as catalog_pages
+    from zhishui.hall import admin_pages as hall_admin_pages
+    from zhishui.hall import api_tickets as hall_api_tickets
+    from zhishui.hall import api_visits as hall_api_visits
+    from zhishui.hall import pages_desk as hall_pages_desk
+    from zhishui.hall import pages_screens as hall_pages_screens
+    from zhishui.hall import pages_station as hall_pages_station
     from zhishui.identity import admin_pages
     from zhishui.identity import pages as identity_pages
     from zhishui.org import api as org_api
@@ -115,6 +121,12 @@ def _include_routers(app: FastAPI) -> None:
         catalog_pages,
         org_api,
         org_pages,
+        hall_api_visits,
+        hall_api_tickets,
+        hall_pages_desk,
+        hall_pages_station,
+        hall_pages_screens,
+        hall_admin_pages,
         taxpayers_api,
         taxpayers_pages,
     ):

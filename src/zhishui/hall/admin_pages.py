@@ -1,0 +1,5 @@
+"""Routes of the hall (being written)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
