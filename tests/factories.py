@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from zhishui.hall.layout import HallLayout
 from zhishui.identity.models import RolePermission, Staff, StaffRole
 from zhishui.identity.passwords import hash_password
 from zhishui.identity.policy import default_grant_rows
@@ -64,3 +65,22 @@ def staff(session: Session, username: str, unit_: OrgUnit, *roles: str, password
         session.add(StaffRole(staff_id=member.id, role=role))
     session.flush()
     return member
+
+
+@dataclass
+class HallWorld:
+    tree: Tree
+    layout: HallLayout
+    hall_id: int
+
+
+def hall_world(session: Session, now: dt.datetime, stations: int = 4) -> HallWorld:
+    """Two counties, the default catalog, and hall A set up with queues A–D and `stations` stations."""
+    from zhishui.catalog.service import import_default_catalog
+    from zhishui.hall.layout import set_up_standard_hall
+
+    tree = org_tree(session)
+    seed_grants(session)
+    import_default_catalog(session, now=now)
+    layout = set_up_standard_hall(session, tree.hall_a.id, now=now, stations=stations)
+    return HallWorld(tree=tree, layout=layout, hall_id=tree.hall_a.id)
