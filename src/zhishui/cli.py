@@ -130,6 +130,12 @@ def _seed(settings: Settings) -> None:
     for login in summary.logins:
         table.add_row(login.username, login.role_label, login.unit_name)
     console.print(table)
+    screens = Table(title="大厅屏幕（叫号大屏与自助取号机，无需登录，凭链接中的密钥访问）")
+    for column in ("办税服务厅", "叫号大屏", "自助取号机"):
+        screens.add_column(column, overflow="fold")
+    for hall in summary.screens:
+        screens.add_row(hall.hall_name, hall.display_path, hall.kiosk_path)
+    console.print(screens)
 
 
 @app.command()

@@ -24,6 +24,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from zhishui.catalog.models import Matter
+from zhishui.demo.hall import HallScreens, seed_halls
 from zhishui.demo.ids import make_resident_id, make_uscc, random_birth_date
 from zhishui.demo.names import COUNTY, company_name, mobile, person_name, shop_name
 from zhishui.identity.models import Staff, StaffRole
@@ -59,6 +60,7 @@ class DemoLogin:
 class DemoSummary:
     counts: dict[str, int]
     logins: list[DemoLogin] = field(default_factory=list)
+    screens: list[HallScreens] = field(default_factory=list)
 
     def describe(self) -> str:
         c = self.counts
@@ -250,6 +252,8 @@ def seed_demo(session: Session, *, now: dt.datetime, password: str) -> DemoSumma
     offer_matters(session, by_code)
     logins = build_staff(session, rng, by_code, now=now, password_hash=hash_password(password))
     taxpayers = build_taxpayers(session, rng, county=by_code[COUNTY_CODE], now=now)
+    halls = sorted((u for u in by_code.values() if u.kind == UnitKind.HALL), key=lambda u: u.code)
+    screens = seed_halls(session, rng, halls, now=now)
     matters = session.execute(select(Matter.id)).scalars().all()
     places = list(by_code.values())
     return DemoSummary(
@@ -266,6 +270,7 @@ def seed_demo(session: Session, *, now: dt.datetime, password: str) -> DemoSumma
             "matters": len(matters),
         },
         logins=logins,
+        screens=screens,
     )
 
 

@@ -126,3 +126,21 @@ def test_seeding_twice_is_refused_and_changes_nothing(session_factory: sessionma
         seed_demo(s, now=NOW, password=PASSWORD)
     with session_factory() as s:
         assert s.execute(select(func.count()).select_from(Taxpayer)).scalar_one() == 2000
+
+
+def test_every_demo_hall_is_ready_to_call_tickets(session_factory: sessionmaker[Session]) -> None:
+    from zhishui.hall.models import BackOfficeItem, HallSettings, ServiceQueue, Workstation
+
+    summary = _seed(session_factory)
+    with session_factory() as s:
+        halls = s.execute(select(OrgUnit.id).where(OrgUnit.kind == UnitKind.HALL)).scalars().all()
+        for hall_id in halls:
+            prefixes = (
+                s.execute(select(ServiceQueue.prefix).where(ServiceQueue.hall_id == hall_id)).scalars().all()
+            )
+            assert sorted(prefixes) == ["A", "B", "C", "D"]
+            assert s.execute(select(func.count()).where(Workstation.hall_id == hall_id)).scalar_one() >= 2
+            assert s.execute(select(func.count()).where(BackOfficeItem.hall_id == hall_id)).scalar_one() > 0
+            key = s.get(HallSettings, hall_id).screen_key  # type: ignore[union-attr]
+            assert len(key) >= 24
+    assert len(summary.screens) == 5 and all("key=" in sc.display_path for sc in summary.screens)
