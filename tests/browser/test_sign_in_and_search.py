@@ -44,7 +44,7 @@ def test_pinyin_initials_find_the_password_reset_and_the_card_opens(
 def test_the_navigation_shows_only_what_the_role_may_do(page: Page, live_server: LiveServer) -> None:
     _sign_in(page, live_server)
     nav = page.get_by_role("navigation", name="主导航")
-    expect(nav.get_by_role("link", name="事项查询（导税）")).to_be_visible()
+    expect(nav.get_by_role("link", name="事项查询")).to_be_visible()
     expect(nav.get_by_role("link", name="人员管理")).to_have_count(0)
     page.get_by_role("button", name="退出登录").click()
     expect(page).to_have_url(live_server.url + "/login")

@@ -258,6 +258,9 @@ class WorkstationRepository(Repository[Workstation]):
             .order_by(Workstation.name)
         )
 
+    def list_all_of_hall(self, hall_id: int) -> Sequence[Workstation]:
+        return self.list(select(Workstation).where(Workstation.hall_id == hall_id).order_by(Workstation.name))
+
     def of_staff(self, staff_id: int) -> Workstation | None:
         return self.get_one_or_none(select(Workstation).where(Workstation.staff_id == staff_id))
 

@@ -20,9 +20,11 @@ from zhishui.kit.errors import Conflict, NotFound
 from zhishui.kit.events import publish_on_commit
 
 
-def station_in_hall(session: Session, hall_id: int, station_id: int) -> Workstation:
+def station_in_hall(
+    session: Session, hall_id: int, station_id: int, *, include_inactive: bool = False
+) -> Workstation:
     station = WorkstationRepository(session).get(station_id)
-    if station is None or station.hall_id != hall_id or not station.active:
+    if station is None or station.hall_id != hall_id or not (station.active or include_inactive):
         raise NotFound("工位不存在")
     return station
 

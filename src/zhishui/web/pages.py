@@ -17,13 +17,19 @@ router = APIRouter()
 
 # What each permission lets a person do, as the home page offers it.
 TILES: list[tuple[Permission, str, str, str]] = [
+    (Permission.HALL_TRIAGE, "/hall/triage", "导税台", "识别事项，分流到快办区、自助区或取号，引导网上办"),
+    (Permission.HALL_FLOOR, "/hall/quick", "快办区", "免取号，一键开始、一键办结"),
+    (Permission.HALL_FLOOR, "/hall/self", "自助办税区", "看到谁在自助区办什么，辅导或转取号"),
+    (Permission.HALL_STATION, "/hall/station", "工位", "前台无声叫号，空闲时办理后台网办业务"),
+    (Permission.HALL_BOARD, "/hall/board", "大厅看板", "各区实时人数、各队列等候、工位模式与今日指标"),
     (
         Permission.CATALOG_SEARCH,
         "/catalog/search",
-        "事项查询（导税）",
+        "事项查询",
         "输入诉求、拼音或首字母，找到事项、去向和网上办指引",
     ),
     (Permission.TAXPAYER_READ, "/taxpayers", "纳税人", "按识别号、名称或手机号查找纳税人"),
+    (Permission.HALL_MANAGE, "/admin/hall", "大厅设置", "叫号规则、队列与事项、工位、大屏与取号机链接"),
     (
         Permission.CATALOG_MANAGE,
         "/admin/catalog",

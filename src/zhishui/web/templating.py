@@ -17,10 +17,16 @@ from zhishui.kit.masking import mask_id, mask_name, mask_phone
 # (permission, link, label): the navigation a staff member sees is what their permissions allow.
 NAVIGATION: list[tuple[Permission, str, str]] = [
     (Permission.WORKSPACE_VIEW, "/", "工作台"),
-    (Permission.CATALOG_SEARCH, "/catalog/search", "事项查询（导税）"),
+    (Permission.HALL_TRIAGE, "/hall/triage", "导税台"),
+    (Permission.HALL_FLOOR, "/hall/quick", "快办区"),
+    (Permission.HALL_FLOOR, "/hall/self", "自助办税区"),
+    (Permission.HALL_STATION, "/hall/station", "工位"),
+    (Permission.HALL_BOARD, "/hall/board", "大厅看板"),
+    (Permission.CATALOG_SEARCH, "/catalog/search", "事项查询"),
     (Permission.TAXPAYER_READ, "/taxpayers", "纳税人"),
     (Permission.ORG_READ, "/org", "机构与服务点"),
     (Permission.CATALOG_MANAGE, "/admin/catalog", "事项清单维护"),
+    (Permission.HALL_MANAGE, "/admin/hall", "大厅设置"),
     (Permission.STAFF_MANAGE, "/admin/staff", "人员管理"),
     (Permission.ROLE_MANAGE, "/admin/roles", "角色权限"),
     (Permission.AUDIT_READ, "/admin/audit", "审计日志"),
