@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from zhishui.catalog.models import Matter
+from zhishui.hall.metrics import QueueRow, StationRow, VisitRow, WaitingRow
 from zhishui.hall.models import (
     HallSettings,
     ModeSwitch,
@@ -24,7 +25,8 @@ from zhishui.hall.models import (
     Workstation,
     WorkstationQueue,
 )
-from zhishui.hall.policy import Mode, TicketStatus
+from zhishui.hall.policy import Candidate, Mode, TicketStatus
+from zhishui.identity.models import Staff
 from zhishui.kit.repository import Repository
 
 
@@ -285,3 +287,109 @@ class WorkstationRepository(Repository[Workstation]):
 
     def log_switch(self, switch: ModeSwitch) -> None:
         self.session.add(switch)
+
+
+class HallScreensRepository(Repository[Ticket]):
+    """Read-only queries of the live screens (display board, workstation console, managers' board).
+
+    Each method is one statement returning plain rows, however many stations, tickets or visits the
+    hall has, so a screen's query count does not grow with the hall's business.
+    """
+
+    model = Ticket
+
+    def queue_rows(self, hall_id: int) -> list[QueueRow]:
+        rows = self.session.execute(
+            select(ServiceQueue.id, ServiceQueue.prefix, ServiceQueue.name)
+            .where(ServiceQueue.hall_id == hall_id, ServiceQueue.active)
+            .order_by(ServiceQueue.sort_order, ServiceQueue.prefix)
+        )
+        return [QueueRow(id_, prefix, name) for id_, prefix, name in rows]
+
+    def visit_rows(self, hall_id: int, since: dt.datetime) -> list[VisitRow]:
+        """The hall's visits that arrived at or after `since`, each with whether it took a ticket."""
+        has_ticket = select(Ticket.id).where(Ticket.visit_id == Visit.id).exists()
+        rows = self.session.execute(
+            select(Visit.zone, Visit.status, Visit.arrived_at, Visit.finished_at, has_ticket).where(
+                Visit.hall_id == hall_id, Visit.arrived_at >= since
+            )
+        )
+        return [
+            VisitRow(zone, status, arrived, finished, bool(ticket))
+            for zone, status, arrived, finished, ticket in rows
+        ]
+
+    def waiting_rows(self, hall_id: int, service_date: dt.date) -> list[WaitingRow]:
+        rows = self.session.execute(
+            select(Ticket.queue_id, Ticket.queued_at).where(
+                Ticket.hall_id == hall_id,
+                Ticket.service_date == service_date,
+                Ticket.status == TicketStatus.WAITING,
+            )
+        )
+        return [WaitingRow(queue_id, queued_at) for queue_id, queued_at in rows]
+
+    def waiting_candidates(self, hall_id: int, service_date: dt.date) -> list[tuple[int, Candidate]]:
+        """Every waiting ticket of the hall today as (queue id, what the ordering rule needs)."""
+        rows = self.session.execute(
+            select(
+                Ticket.queue_id,
+                Ticket.id,
+                Ticket.queued_at,
+                Ticket.priority_group,
+                Ticket.slot_start,
+                Ticket.slot_end,
+            ).where(
+                Ticket.hall_id == hall_id,
+                Ticket.service_date == service_date,
+                Ticket.status == TicketStatus.WAITING,
+            )
+        )
+        return [
+            (queue_id, Candidate(id_, queued, group, start, end))
+            for queue_id, id_, queued, group, start, end in rows
+        ]
+
+    def station_rows(self, hall_id: int, service_date: dt.date) -> list[StationRow]:
+        """Active stations with the signed-in staff member's name and the codes each has in hand."""
+        in_hand: dict[int, list[str]] = {}
+        held = self.session.execute(
+            select(Ticket.workstation_id, Ticket.code)
+            .where(
+                Ticket.hall_id == hall_id,
+                Ticket.service_date == service_date,
+                Ticket.status.in_([TicketStatus.CALLED, TicketStatus.SERVING]),
+                Ticket.workstation_id.is_not(None),
+            )
+            .order_by(Ticket.called_at, Ticket.id)
+        )
+        for station_id, code in held:
+            if station_id is not None:
+                in_hand.setdefault(station_id, []).append(code)
+        rows = self.session.execute(
+            select(
+                Workstation.id, Workstation.name, Workstation.mode, Workstation.mode_since, Staff.display_name
+            )
+            .outerjoin(Staff, Staff.id == Workstation.staff_id)
+            .where(Workstation.hall_id == hall_id, Workstation.active)
+            .order_by(Workstation.name)
+        )
+        return [
+            StationRow(id_, name, mode, since, staff_name, tuple(in_hand.get(id_, ())))
+            for id_, name, mode, since, staff_name in rows
+        ]
+
+    def at_station(self, station_id: int, statuses: Sequence[TicketStatus]) -> Sequence[Ticket]:
+        """The tickets a station holds in these states (in hand: called/serving; parked), oldest first."""
+        return self.list(
+            select(Ticket)
+            .where(Ticket.workstation_id == station_id, Ticket.status.in_(list(statuses)))
+            .order_by(Ticket.called_at, Ticket.id)
+        )
+
+    def auto_mode_hall_ids(self) -> list[int]:
+        return list(
+            self.session.execute(
+                select(HallSettings.hall_id).where(HallSettings.auto_mode).order_by(HallSettings.hall_id)
+            ).scalars()
+        )
