@@ -44,6 +44,15 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         # The published catalog and triage: kiosks and taxpayers' phones use them before signing in.
         ("GET", "/api/v1/triage"),
         ("GET", "/api/v1/catalog/matters"),
+        # The hall's display board is an unattended TV: it presents the hall's screen key (checked in
+        # constant time, 403 when wrong), never a person's sign-in; its live stream checks the same.
+        ("GET", "/hall/{hall_id}/display"),
+        ("GET", "/hall/{hall_id}/display/events"),
+        # The taxpayer's ticket page, its live stream and its JSON twin: the unguessable token printed
+        # on the ticket (its QR code) is the credential, for that ticket's service day only (404 after).
+        ("GET", "/t/{token}"),
+        ("GET", "/t/{token}/events"),
+        ("GET", "/api/v1/hall/tickets/by-token/{token}"),
     }
 )
 # Plain Starlette routes (no FastAPI dependencies): the generated API docs and the static files.

@@ -134,7 +134,9 @@ def served_hall(sqlite_url: str, clock: FrozenClock) -> Iterator[Served]:
     settings = Settings(env="test", database_url=sqlite_url, secret_key=TEST_SECRET, run_worker=False)
     app = create_app(settings, clock=clock)
     client = TestClient(app, follow_redirects=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 20
