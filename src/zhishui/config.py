@@ -40,6 +40,8 @@ class Settings(BaseSettings):
     otp_per_address_per_hour: int = 20
     otp_resend_seconds: int = 60
     demo_password: str = "demo1234"
+    # The kiosk's ESC/POS ticket printer: "" for none, "host:port" for a network printer (hall.printing).
+    ticket_printer: str = ""
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

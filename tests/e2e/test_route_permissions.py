@@ -44,8 +44,17 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         # The published catalog and triage: kiosks and taxpayers' phones use them before signing in.
         ("GET", "/api/v1/triage"),
         ("GET", "/api/v1/catalog/matters"),
-        # The hall's display board is an unattended TV: it presents the hall's screen key (checked in
-        # constant time, 403 when wrong), never a person's sign-in; its live stream checks the same.
+        # The kiosk (自助取号机) stands unattended in the hall: nobody signs in. Each of its routes checks
+        # the hall's screen key instead (403 without it; hall.pages_desk.kiosk_hall), posts carry CSRF.
+        ("GET", "/hall/{hall_id}/kiosk"),
+        ("GET", "/hall/{hall_id}/kiosk/search"),
+        ("GET", "/hall/{hall_id}/kiosk/matters/{code}"),
+        ("POST", "/hall/{hall_id}/kiosk/tickets"),
+        ("GET", "/hall/{hall_id}/kiosk/tickets/{token}"),
+        ("POST", "/hall/{hall_id}/kiosk/visits"),
+        ("GET", "/hall/{hall_id}/kiosk/routed"),
+        # The hall's display board is an unattended TV too: it presents the hall's screen key (checked
+        # in constant time, 403 when wrong), never a person's sign-in; its live stream checks the same.
         ("GET", "/hall/{hall_id}/display"),
         ("GET", "/hall/{hall_id}/display/events"),
         # The taxpayer's ticket page, its live stream and its JSON twin: the unguessable token printed

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.e2e.hall.desk.conftest import TAXPAYER_PHONE, Desk
-from zhishui.hall.models import Visit, VisitStep
+from zhishui.hall.models import Ticket, Visit, VisitStep
 
 API = "/api/v1/hall"
 
@@ -27,7 +27,9 @@ def _steps(desk: Desk, visit_id: int) -> list[str]:
     with desk.app.state.session_factory() as s:
         return list(
             s.execute(
-                select(VisitStep.kind).where(VisitStep.visit_id == visit_id).order_by(VisitStep.at, VisitStep.id)
+                select(VisitStep.kind)
+                .where(VisitStep.visit_id == visit_id)
+                .order_by(VisitStep.at, VisitStep.id)
             ).scalars()
         )
 
@@ -46,7 +48,13 @@ def test_triage_to_the_quick_desk_records_each_step_and_the_handling_time(desk: 
     assert done["status"] == "finished" and done["stage"] == "done"
     assert done["handling_seconds"] == 75
     assert done["minutes_in_hall"] == 3
-    assert _steps(desk, visit["id"]) == ["arrived", "triaged", "sent_quick", "quick_started", "quick_finished"]
+    assert _steps(desk, visit["id"]) == [
+        "arrived",
+        "triaged",
+        "sent_quick",
+        "quick_started",
+        "quick_finished",
+    ]
     again = quick.post(f"{API}/visits/{visit['id']}/quick/finish")
     assert again.status_code == 409 and "办结" in again.json()["message"]
 
@@ -97,7 +105,9 @@ def test_why_someone_came_in_for_an_online_matter_is_recorded(desk: Desk) -> Non
     assert visit["offline_reason"] == "no_device"
     r = triage.post(f"{API}/visits/{visit['id']}/offline-reason", json={"reason": "no_skills"})
     assert r.status_code == 200 and r.json()["offline_reason"] == "no_skills"
-    assert triage.post(f"{API}/visits/{visit['id']}/offline-reason", json={"reason": "bored"}).status_code == 422
+    assert (
+        triage.post(f"{API}/visits/{visit['id']}/offline-reason", json={"reason": "bored"}).status_code == 422
+    )
     offline_only = _arrive(triage, desk.hall_a, "STU-REG-01")
     r = triage.post(f"{API}/visits/{offline_only['id']}/offline-reason", json={"reason": "no_skills"})
     assert r.status_code == 409
@@ -108,7 +118,9 @@ def test_self_service_is_assisted_finished_or_escalated(desk: Desk) -> None:
     one = _arrive(triage, desk.hall_a, "SELF-DEC-02")
     two = _arrive(triage, desk.hall_a, "SELF-REG-01")
     for v in (one, two):
-        assert triage.post(f"{API}/visits/{v['id']}/route", json={"zone": "self"}).json()["stage"] == "present"
+        assert (
+            triage.post(f"{API}/visits/{v['id']}/route", json={"zone": "self"}).json()["stage"] == "present"
+        )
     assert floor.post(f"{API}/visits/{one['id']}/self/assist").json()["stage"] == "assisted"
     assert floor.post(f"{API}/visits/{one['id']}/self/finish").json()["status"] == "finished"
     escalated = floor.post(f"{API}/visits/{two['id']}/self/escalate").json()
@@ -128,43 +140,41 @@ def test_two_staff_starting_the_same_visit_one_after_the_other_get_one_409(desk:
     assert "其他人员" in second.json()["message"]
 
 
+def _at_once(clients: list[TestClient], method: str, path: str) -> list[int]:
+    """Fire the same request from each client at the same moment; their status codes, sorted."""
+    barrier = threading.Barrier(len(clients))
+    codes: list[int] = []
+    lock = threading.Lock()
+
+    def call(c: TestClient) -> None:
+        barrier.wait(timeout=10)
+        status = c.request(method, path).status_code
+        with lock:
+            codes.append(status)
+
+    threads = [threading.Thread(target=call, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return sorted(codes)
+
+
 def test_two_staff_starting_the_same_visit_at_once_get_one_200_and_one_409(desk: Desk) -> None:
     triage = desk.as_staff("daoshui")
     clients = [desk.as_staff("kuaiban"), desk.as_staff("kuaiban2")]
     for _ in range(3):
         visit = _arrive(triage, desk.hall_a, "QK-PAY-01")
         triage.post(f"{API}/visits/{visit['id']}/route", json={"zone": "quick"})
-        barrier = threading.Barrier(len(clients))
-        codes: list[int] = []
-
-        def start(c: TestClient, visit_id: int = visit["id"], b: threading.Barrier = barrier) -> None:
-            b.wait(timeout=10)
-            codes.append(c.post(f"{API}/visits/{visit_id}/quick/start").status_code)
-
-        threads = [threading.Thread(target=start, args=(c,)) for c in clients]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=30)
-        assert sorted(codes) == [200, 409]
+        assert _at_once(clients, "POST", f"{API}/visits/{visit['id']}/quick/start") == [200, 409]
 
 
 def test_two_desks_taking_a_ticket_for_one_visit_at_once_issue_one_ticket(desk: Desk) -> None:
     clients = [desk.as_staff("daoshui"), desk.as_staff("xian")]
     visit = _arrive(clients[0], desk.hall_a, "STU-REG-02")
-    barrier = threading.Barrier(len(clients))
-    codes: list[int] = []
-
-    def take(c: TestClient) -> None:
-        barrier.wait(timeout=10)
-        codes.append(c.post(f"{API}/visits/{visit['id']}/ticket").status_code)
-
-    threads = [threading.Thread(target=take, args=(c,)) for c in clients]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=30)
-    assert sorted(codes) == [201, 409]
+    assert _at_once(clients, "POST", f"{API}/visits/{visit['id']}/ticket") == [201, 409]
+    with desk.app.state.session_factory() as s:
+        assert len(s.execute(select(Ticket.id).where(Ticket.visit_id == visit["id"])).all()) == 1
 
 
 def test_staff_of_another_hall_cannot_see_or_act_on_a_visit(desk: Desk) -> None:
@@ -209,7 +219,9 @@ def test_the_api_refuses_bad_input_in_chinese(desk: Desk) -> None:
     triage = desk.as_staff("daoshui")
     r = triage.post(f"{API}/halls/{desk.hall_a}/visits", json={"matter_codes": ["NOPE"]})
     assert r.status_code == 422 and "事项不存在" in r.json()["message"]
-    r = triage.post(f"{API}/halls/{desk.hall_a}/visits", json={"matter_codes": ["QK-DEC-01"], "tax_id": "123"})
+    r = triage.post(
+        f"{API}/halls/{desk.hall_a}/visits", json={"matter_codes": ["QK-DEC-01"], "tax_id": "123"}
+    )
     assert r.status_code == 422 and r.json()["message"].startswith("纳税人识别号：")
     r = triage.post(
         f"{API}/halls/{desk.hall_a}/visits", json={"matter_codes": ["QK-DEC-01"], "priority_group": "vip"}
