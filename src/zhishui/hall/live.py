@@ -288,6 +288,7 @@ async def ticket_updates(
     costs anything, and then only the shared places of the hall.
     """
     state: TicketState | None = None
+    sent: dict[str, Any] | None = None
     last_count: int | None = None
     loop = asyncio.get_running_loop()
     channels = [notices.ticket_channel(token), notices.hall_channel(hall_id)]
@@ -317,4 +318,7 @@ async def ticket_updates(
         if state is None:
             yield {"type": "gone", "message": "号票不存在或已过期"}
             return
-        yield state.message()
+        out = state.message()
+        if out != sent:  # a call arrives twice (the line moved, the ticket changed): say it once
+            sent = out
+            yield out

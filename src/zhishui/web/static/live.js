@@ -43,6 +43,8 @@
       };
       Object.keys(handlers).forEach(function (name) {
         source.addEventListener(name, function (event) {
+          // The first event arrives once the server is subscribed: from here nothing is missed.
+          document.body.setAttribute("data-live-ready", "1");
           var data = {};
           try { data = JSON.parse(event.data); } catch (err) { data = {}; }
           handlers[name](data);
@@ -100,10 +102,15 @@
     return el;
   }
 
+  /* HH:MM in the bureau's time zone, whatever the screen's own clock is set to. */
   function hhmm(iso) {
     var d = iso ? new Date(iso) : new Date();
     if (isNaN(d.getTime())) { d = new Date(); }
-    return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+    try {
+      return d.toLocaleTimeString("zh-CN", { timeZone: "Asia/Shanghai", hour: "2-digit", minute: "2-digit", hour12: false });
+    } catch (err) {
+      return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+    }
   }
 
   function flash(el) {
@@ -199,7 +206,8 @@
         var el = $("[data-field=\"" + key + "\"]", card);
         if (el && data[key] !== undefined && data[key] !== null) { el.textContent = data[key]; }
       });
-      card.className = "ticket-card status-" + data.status;
+      card.classList.remove("status-" + status);
+      card.classList.add("status-" + data.status);
       if (data.status === "called" && status !== "called") {
         flash(card);
         if (navigator.vibrate) { navigator.vibrate([400, 150, 400]); }
