@@ -121,7 +121,9 @@ def test_the_console_shows_the_mode_advice_banner(hall: Hall) -> None:
 
 def test_back_office_work_is_done_in_back_mode_only(hall: Hall) -> None:
     with hall.session() as s:
-        item = BackOfficeItem(hall_id=hall.hall_id, title="增值税申报更正（甲公司）", received_at=hall.clock.now())
+        item = BackOfficeItem(
+            hall_id=hall.hall_id, title="增值税申报更正（甲公司）", received_at=hall.clock.now()
+        )
         s.add(item)
         s.commit()
         item_id = item.id
