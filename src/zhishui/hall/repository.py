@@ -5,7 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Integer, func, literal, or_, select, update
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -109,6 +110,78 @@ class TicketRepository(Repository[Ticket]):
             .order_by(Ticket.queued_at, Ticket.id)
             .limit(limit)
         )
+
+    def candidates(
+        self, queue_ids: Sequence[int], service_date: dt.date, limit: int = 500
+    ) -> list[Candidate]:
+        """The waiting tickets of `queue_ids` as the ordering rule sees them: plain rows, no ORM objects.
+
+        Called on every "call next"; building hundreds of ORM objects per call was most of its cost.
+        """
+        rows = self.session.execute(
+            select(Ticket.id, Ticket.queued_at, Ticket.priority_group, Ticket.slot_start, Ticket.slot_end)
+            .where(
+                Ticket.queue_id.in_(queue_ids),
+                Ticket.service_date == service_date,
+                Ticket.status == TicketStatus.WAITING,
+            )
+            .order_by(Ticket.queued_at, Ticket.id)
+            .limit(limit)
+        )
+        return [Candidate(id_, queued, group, start, end) for id_, queued, group, start, end in rows]
+
+    def lock_first_waiting(self, ordered_ids: Sequence[int]) -> int | None:
+        """The first of `ordered_ids` still waiting that no other transaction holds, locked; one statement.
+
+        PostgreSQL locks the rows in the given order and skips held ones (FOR UPDATE SKIP LOCKED with
+        LIMIT 1), so sixty stations racing for the head of a queue each take a different ticket in one
+        round trip instead of probing the candidates one by one. The head of the line is tried first
+        (a short list is cheaper to look up and sort); the rest only when all of it is taken. SQLite
+        serializes writers: the first one still waiting is free.
+        """
+        ids = list(ordered_ids)
+        if self.session.get_bind().dialect.name == "postgresql":
+            for start, stop in ((0, 16), (16, 80), (80, len(ids))):
+                if start >= len(ids):
+                    break
+                wanted = literal(ids[start:stop], ARRAY(Integer))
+                found = self.session.execute(
+                    select(Ticket.id)
+                    .where(Ticket.id == func.any(wanted), Ticket.status == TicketStatus.WAITING)
+                    .order_by(func.array_position(wanted, Ticket.id))
+                    .limit(1)
+                    .with_for_update(skip_locked=True)
+                ).scalar()
+                if found is not None:
+                    return int(found)
+            return None
+        if not ids:
+            return None
+        still = set(
+            self.session.execute(
+                select(Ticket.id).where(Ticket.id.in_(ids), Ticket.status == TicketStatus.WAITING)
+            ).scalars()
+        )
+        return next((id_ for id_ in ids if id_ in still), None)
+
+    def claim_almost_notice(self, ticket_id: int) -> bool:
+        """Mark a waiting ticket as told "almost your turn", once, without waiting for any row lock.
+
+        A row another station holds (it may be calling it) is skipped rather than waited for: waiting
+        while holding the row just called is how two stations deadlock.
+        """
+        free = select(Ticket.id).where(
+            Ticket.id == ticket_id, Ticket.status == TicketStatus.WAITING, Ticket.almost_notified.is_(False)
+        )
+        if self.session.get_bind().dialect.name == "postgresql":
+            free = free.with_for_update(skip_locked=True)
+        result = self.session.execute(
+            update(Ticket)
+            .where(Ticket.id == free.scalar_subquery())
+            .values(almost_notified=True)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def lock_if_waiting(self, ticket_id: int) -> bool:
         """Take the row if it is still waiting and nobody else holds it (PostgreSQL: SKIP LOCKED)."""
@@ -231,6 +304,25 @@ class VisitRepository(Repository[Visit]):
             .order_by(Visit.arrived_at, Visit.id)
         )
 
+    def claim_for_studio(self, visit_id: int, hall_id: int) -> bool:
+        """Move an active visit that has no ticket yet to the studio queue; False if another desk did.
+
+        Two desks escalating the same person at once both read "not in the studio yet"; this one
+        conditional UPDATE lets exactly one of them go on to issue a ticket.
+        """
+        result = self.session.execute(
+            update(Visit)
+            .where(
+                Visit.id == visit_id,
+                Visit.hall_id == hall_id,
+                Visit.status == "active",
+                Visit.zone != "studio",
+            )
+            .values(zone="studio", stage="waiting")
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
     def compare_and_set_stage(
         self, visit_id: int, hall_id: int, zone: str, from_stages: Sequence[str], values: dict[str, object]
     ) -> bool:
@@ -265,6 +357,24 @@ class WorkstationRepository(Repository[Workstation]):
 
     def of_staff(self, staff_id: int) -> Workstation | None:
         return self.get_one_or_none(select(Workstation).where(Workstation.staff_id == staff_id))
+
+    def claim(self, workstation_id: int, staff_id: int) -> bool:
+        """Sign `staff_id` in to the station if nobody else holds it: one conditional UPDATE.
+
+        Two staff signing in at once both read a free station; the row lock makes the second UPDATE
+        wait for the first and then find the station taken. (The unique staff column separately
+        stops one person from holding two stations.)
+        """
+        result = self.session.execute(
+            update(Workstation)
+            .where(
+                Workstation.id == workstation_id,
+                or_(Workstation.staff_id.is_(None), Workstation.staff_id == staff_id),
+            )
+            .values(staff_id=staff_id)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def queue_ids(self, workstation_id: int) -> list[int]:
         return list(

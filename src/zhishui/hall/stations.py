@@ -39,10 +39,12 @@ def sign_in(session: Session, station: Workstation, staff_id: int, *, now: dt.da
         raise Conflict(f"{station.name}已有人员登录")
     try:
         with session.begin_nested():
-            station.staff_id = staff_id
-            session.flush()
+            claimed = repo.claim(station.id, staff_id)
     except IntegrityError as exc:
         raise Conflict("您已登录其他工位，请先退出") from exc
+    session.refresh(station)
+    if not claimed:
+        raise Conflict(f"{station.name}已有人员登录")
     return station
 
 

@@ -16,7 +16,6 @@ from zhishui.hall import notices
 from zhishui.hall.models import HallSettings, ServiceQueue, Ticket, Visit, Workstation
 from zhishui.hall.policy import (
     TRANSITIONS,
-    Candidate,
     Mode,
     TicketStatus,
     VisitStatus,
@@ -42,10 +41,6 @@ from zhishui.notify.tasks import send_later
 
 def service_date(now: dt.datetime) -> dt.date:
     return now.astimezone(SHANGHAI).date()
-
-
-def _candidate(t: Ticket) -> Candidate:
-    return Candidate(t.id, t.queued_at, t.priority_group, t.slot_start, t.slot_end)
 
 
 def _priority_groups(settings: HallSettings) -> frozenset[str]:
@@ -108,9 +103,8 @@ def position(session: Session, ticket: Ticket, now: dt.datetime) -> int:
     """How many waiting tickets of the same queue will be called before this one."""
     settings = HallSettingsRepository(session).for_hall(ticket.hall_id)
     tickets = TicketRepository(session)
-    waiting = tickets.waiting([ticket.queue_id], ticket.service_date)
     order = call_order(
-        [_candidate(t) for t in waiting],
+        tickets.candidates([ticket.queue_id], ticket.service_date),
         now=now,
         priority_groups=_priority_groups(settings),
         recent_jumps=[],
@@ -170,8 +164,7 @@ def call_next(session: Session, station: Workstation, *, staff_id: int, now: dt.
     settings = HallSettingsRepository(session).for_hall(station.hall_id)
     tickets = TicketRepository(session)
     day = service_date(now)
-    waiting = tickets.waiting(queue_ids, day)
-    candidates = [_candidate(t) for t in waiting]
+    candidates = tickets.candidates(queue_ids, day)
     order = call_order(
         candidates,
         now=now,
@@ -179,10 +172,14 @@ def call_next(session: Session, station: Workstation, *, staff_id: int, now: dt.
         recent_jumps=tickets.recent_jumps(queue_ids, day, settings.priority_cap),
         cap=settings.priority_cap,
     )
-    by_id = {t.id: t for t in waiting}
-    for choice in order:
-        if not tickets.lock_if_waiting(choice.id):
-            continue
+    by_id = {c.id: c for c in order}
+    ids = [c.id for c in order]
+    while ids:
+        chosen = tickets.lock_first_waiting(ids)
+        if chosen is None:
+            break
+        ids.remove(chosen)
+        choice = by_id[chosen]
         jumped = jumps_queue(choice, candidates)
         won = tickets.compare_and_set(
             choice.id,
@@ -192,8 +189,8 @@ def call_next(session: Session, station: Workstation, *, staff_id: int, now: dt.
         )
         if not won:
             continue
-        ticket = by_id[choice.id]
-        session.refresh(ticket)
+        ticket = session.get(Ticket, choice.id, populate_existing=True)
+        assert ticket is not None  # we hold its row
         _after_call(session, ticket, station, staff_id=staff_id, now=now, step="called")
         _notify_almost(session, settings, queue_ids, day, now)
         return ticket
@@ -238,9 +235,8 @@ def _notify_almost(
         return
     tickets = TicketRepository(session)
     for queue_id in queue_ids:
-        waiting = tickets.waiting([queue_id], day, limit=n + 50)
         order = call_order(
-            [_candidate(t) for t in waiting],
+            tickets.candidates([queue_id], day, limit=n + 50),
             now=now,
             priority_groups=_priority_groups(settings),
             recent_jumps=[],
@@ -248,13 +244,11 @@ def _notify_almost(
         )
         if len(order) <= n:
             continue
-        target = next(t for t in waiting if t.id == order[n].id)
-        if target.almost_notified:
+        # Claimed without waiting for a row another station holds (see claim_almost_notice).
+        if not tickets.claim_almost_notice(order[n].id):
             continue
-        if not tickets.compare_and_set(
-            target.id, target.hall_id, frozenset({TicketStatus.WAITING}), {"almost_notified": True}
-        ):
-            continue
+        target = session.get(Ticket, order[n].id, populate_existing=True)
+        assert target is not None
         visit = VisitRepository(session).get_or_404(target.visit_id)
         if visit.phone:
             send_later(

@@ -141,9 +141,15 @@ def escalate(
         if not queues:
             raise Conflict("本厅尚未设置叫号队列，请联系管理人员")
         queue = queues[0]  # the hall's first queue takes matters nobody mapped yet
-    if visit.zone != Zone.TRIAGE:
+    came_from = visit.zone
+    # The check above read the visit; two desks may both have passed it. The conditional UPDATE
+    # lets one of them issue the ticket and tells the other plainly.
+    if not VisitRepository(session).claim_for_studio(visit.id, visit.hall_id):
+        session.refresh(visit)
+        raise Conflict("该纳税人已取号或已结束")
+    if came_from != Zone.TRIAGE:
         VisitRepository(session).add_step(
-            visit.id, "escalated", now, staff_id=staff_id, detail={"from": visit.zone}
+            visit.id, "escalated", now, staff_id=staff_id, detail={"from": came_from}
         )
     return issue_ticket(session, visit, queue, now=now, staff_id=staff_id)
 
