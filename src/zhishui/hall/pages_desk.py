@@ -52,7 +52,7 @@ Text = Annotated[str, Form(max_length=40)]
 
 T = TypeVar("T")
 
-GUIDE_QR_MAX_CHARS = 300
+GUIDE_QR_MAX_CHARS = 160
 
 
 # --- helpers -------------------------------------------------------------------------------------------
@@ -65,15 +65,18 @@ def qr_svg(content: str, *, scale: int = 4) -> Markup:
 
 
 def guide_text(matter: Matter | MatterOut) -> str:
-    """What the online guide's QR code holds: the matter, the e-tax bureau menu path and the steps.
+    """What the online guide's QR code holds: the matter, the e-tax bureau menu path, the hotline.
 
     Text rather than a link: each province runs its own e-tax bureau at its own address and the menu
     path is what people look for once signed in, so the text is right everywhere and needs no setting.
+    The steps stay on the screen and in the SMS: with them the code grows too dense to scan from a
+    desk monitor.
     """
     lines = [f"【电子税务局办理指引】{matter.name}"]
     if matter.guide_menu_path:
         lines.append(f"路径：{matter.guide_menu_path}")
-    lines += [f"{i}. {step}" for i, step in enumerate(matter.guide_steps[:6], start=1)]
+    elif matter.guide_steps:
+        lines.append(f"第一步：{matter.guide_steps[0]}")
     lines.append("遇到问题请拨打 12366")
     text = "\n".join(lines)
     return text if len(text) <= GUIDE_QR_MAX_CHARS else text[: GUIDE_QR_MAX_CHARS - 1] + "…"
@@ -201,7 +204,7 @@ def triage_card(
 ) -> Response:
     hall = resolve_hall(session, staff, hall_id)
     context = {"card": _card_context(_matter_or_404(session, code), hall)}
-    return templates.TemplateResponse(request, "hall/desk/_matter_card.html", context)
+    return templates.TemplateResponse(request, "hall/desk/_card_and_actions.html", context)
 
 
 @router.get("/hall/triage/taxpayer", response_class=HTMLResponse)
@@ -358,6 +361,11 @@ ZONE_PAGES: dict[Zone, dict[str, Any]] = {
     },
 }
 ACTION_LABELS = {"start": "开始办理", "finish": "办结", "assist": "已协助", "escalate": "转取号"}
+DONE_MESSAGES = {
+    "start": "已开始办理，办结时请点“办结”。",
+    "finish": "已办结。",
+    "assist": "已记录协助。",
+}
 
 
 def _zone_context(
@@ -373,6 +381,7 @@ def _zone_context(
         "average": desk.average_handling(finished),
         "me": staff.id,
         "action_labels": ACTION_LABELS,
+        "done_messages": DONE_MESSAGES,
     }
 
 

@@ -40,6 +40,7 @@ def test_the_triage_desk_finds_the_matter_and_shows_its_card_and_guide(desk: Des
     assert 'hx-swap-oob="innerHTML"' in found.text, "the best match's card comes along"
     card = c.get("/hall/triage/card/SELF-DEC-01", params={"hall": desk.hall_a}, headers=HX).text
     assert "<svg" in card and "网上办理指引" in card and "为什么到厅办理" in card
+    assert 'id="matter-actions" hx-swap-oob="innerHTML"' in card
     assert "一般用时约" in card and 'value="guide"' in card
     studio = c.get("/hall/triage/card/STU-REG-01", params={"hall": desk.hall_a}, headers=HX).text
     assert "<svg" not in studio and 'value="guide"' not in studio
