@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -47,6 +48,13 @@ def _until(stream: Iterator[tuple[str, dict[str, Any]]], wanted: str) -> dict[st
     raise AssertionError(f"the stream ended before a {wanted!r} event")
 
 
+def _eventually(condition: Callable[[], bool], seconds: float = 5.0) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "the server kept the subscription after the client left"
+        time.sleep(0.02)
+
+
 def test_the_display_stream_carries_a_call_as_it_happens(served_hall: Served) -> None:
     hall = served_hall.hall
     url = f"{served_hall.url}/hall/{hall.hall_id}/display/events"
@@ -56,11 +64,13 @@ def test_the_display_stream_carries_a_call_as_it_happens(served_hall: Served) ->
         assert response.headers["content-type"].startswith("text/event-stream")
         stream = _events(response)
         _until(stream, "hello")  # subscribed: whatever is published from now on arrives
+        assert hall.app.state.engine.pool.checkedout() == 0, "an open stream holds no database connection"
         _call(hall)
         called = _until(stream, "called")
         assert called["code"] == "A001" and called["station"] == "1号工位" and called["queue"] == "申报缴税"
         counts = _until(stream, "waiting")
         assert counts["queues"]["A"] == 0
+    _eventually(lambda: hall.app.state.broker.subscriber_count(f"hall:{hall.hall_id}") == 0)
 
 
 def test_the_display_stream_refuses_a_wrong_key(served_hall: Served) -> None:
@@ -87,6 +97,8 @@ def test_the_phone_follows_its_place_then_hears_its_call(served_hall: Served) ->
         called = _until(stream, "state")
         assert called["status"] == "called" and called["station"] == "1号工位"
         assert called["headline"] == "请到 1号工位 办理"
+        assert hall.app.state.engine.pool.checkedout() == 0
+    _eventually(lambda: hall.app.state.broker.subscriber_count(f"ticket:{mine.token}") == 0)
     assert first.code == "A001"
 
 
