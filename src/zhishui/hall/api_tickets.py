@@ -116,6 +116,8 @@ class TicketViewOut(BaseModel):
     ahead: int = Field(description="前面还有几位")
     wait_minutes: int = Field(description="预计等候分钟数")
     station: str | None = Field(description="叫号后前往的工位")
+    recalls: int = Field(description="已重呼次数")
+    final: bool = Field(description="是否已结束（办结、过号或取消），之后不再变化")
     headline: str
     detail: str
 

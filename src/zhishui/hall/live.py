@@ -56,6 +56,7 @@ SEND_TIMEOUT_SECONDS = 30  # a client that takes no data for this long is droppe
 QUEUE_SIZE = 100
 
 HELLO: dict[str, Any] = {"type": "hello"}
+FINAL_STATES = frozenset({TicketStatus.FINISHED, TicketStatus.NO_SHOW, TicketStatus.CANCELLED})
 
 # Cancelled subscription tasks, kept referenced until they have cleaned up after themselves.
 _closing: set[asyncio.Task[None]] = set()
@@ -148,10 +149,16 @@ class TicketState:
     hall_id: int
     prefix: str
     view: TicketView
+    recalls: int = 0  # a recall changes nothing else, and the phone must still be told again
 
     @property
     def waiting(self) -> bool:
         return self.view.status == TicketStatus.WAITING
+
+    @property
+    def final(self) -> bool:
+        """Nothing happens to the ticket any more: its page stops following."""
+        return self.view.status in FINAL_STATES
 
     def with_place(self, ahead: int, wait_minutes: int) -> TicketState:
         v = self.view
@@ -160,6 +167,7 @@ class TicketState:
             self.hall_id,
             self.prefix,
             TicketView(v.code, v.status, v.queue, ahead, wait_minutes, v.station),
+            self.recalls,
         )
 
     def message(self) -> dict[str, Any]:
@@ -174,6 +182,8 @@ class TicketState:
             "ahead": v.ahead,
             "wait_minutes": v.wait_minutes,
             "station": v.station,
+            "recalls": self.recalls,
+            "final": self.final,
             "headline": headline,
             "detail": detail,
         }
@@ -204,7 +214,7 @@ def load_ticket_state(session: Session, token: str, now: dt.datetime) -> TicketS
     ticket = TicketRepository(session).by_token(token)
     if ticket is None or not is_current(ticket, now):
         return None
-    return TicketState(ticket.id, ticket.hall_id, ticket.prefix, view(session, ticket, now))
+    return TicketState(ticket.id, ticket.hall_id, ticket.prefix, view(session, ticket, now), ticket.recalls)
 
 
 def is_current(ticket: Ticket, now: dt.datetime) -> bool:
@@ -280,8 +290,9 @@ async def ticket_updates(
     places: PlacesCache,
     max_seconds: float | None = MAX_STREAM_SECONDS,
 ) -> AsyncIterator[dict[str, Any]]:
-    """The ticket page's stream: `state` on connect and whenever the ticket or its place changes;
-    `gone` (and the end) once the ticket no longer exists for today.
+    """The ticket page's stream: `state` on connect and whenever the ticket or its place changes
+    (a recall too); it ends after a final state (finished, no-show, cancelled), and with `gone` once
+    the ticket no longer exists for today.
 
     The ticket's own channel says when its status changes (reloaded in full: rare). The hall's
     `waiting` counts say when a line moved; only a change in the count of this ticket's own queue
@@ -322,3 +333,5 @@ async def ticket_updates(
         if out != sent:  # a call arrives twice (the line moved, the ticket changed): say it once
             sent = out
             yield out
+        if state.final:
+            return

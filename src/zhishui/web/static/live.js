@@ -198,6 +198,7 @@
   function ticket(root) {
     var card = $("[data-ticket]");
     var status = card ? (card.className.match(/status-(\w+)/) || [])[1] : "";
+    var recalls = 0;
     var stream = null;
 
     function state(data) {
@@ -208,12 +209,18 @@
       });
       card.classList.remove("status-" + status);
       card.classList.add("status-" + data.status);
-      if (data.status === "called" && status !== "called") {
+      if (data.status === "called" && (status !== "called" || (data.recalls || 0) > recalls)) {
         flash(card);
         if (navigator.vibrate) { navigator.vibrate([400, 150, 400]); }
         document.title = data.headline + " · 智税";
       }
       status = data.status;
+      recalls = data.recalls || 0;
+      if (data.final && stream) {  // finished, no-show or cancelled: nothing more will happen
+        stream.stop();
+        var el = $("[data-live-status]");
+        if (el) { el.textContent = ""; }
+      }
     }
 
     function gone(data) {

@@ -15,9 +15,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.e2e.hall.screens.conftest import Served
+from tests.e2e.hall.screens.conftest import Hall, Served
 from tests.e2e.hall.screens.test_screens import _call
-from zhishui.hall import live
+from zhishui.hall import live, tickets
+from zhishui.hall.models import Workstation
 from zhishui.kit.events import InProcessBroker
 
 TIMEOUT = httpx.Timeout(5.0)
@@ -96,8 +97,16 @@ def test_the_phone_follows_its_place_then_hears_its_call(served_hall: Served) ->
         _call(hall)
         called = _until(stream, "state")
         assert called["status"] == "called" and called["station"] == "1号工位"
-        assert called["headline"] == "请到 1号工位 办理"
+        assert called["headline"] == "请到 1号工位 办理" and called["recalls"] == 0
         assert hall.app.state.engine.pool.checkedout() == 0
+        _act(hall, mine.id, "recall")
+        assert _until(stream, "state")["recalls"] == 1, "a recall reaches the phone again"
+        _act(hall, mine.id, "start")
+        assert _until(stream, "state")["headline"] == "正在 1号工位 办理"
+        _act(hall, mine.id, "finish")
+        done = _until(stream, "state")
+        assert done["status"] == "finished" and done["final"] is True
+        assert list(stream) == [], "after a final state the stream ends"
     _eventually(lambda: hall.app.state.broker.subscriber_count(f"ticket:{mine.token}") == 0)
     assert first.code == "A001"
 
@@ -105,6 +114,14 @@ def test_the_phone_follows_its_place_then_hears_its_call(served_hall: Served) ->
 def test_an_unknown_ticket_has_no_stream(served_hall: Served) -> None:
     r = httpx.get(f"{served_hall.url}/t/unknown-token/events", timeout=TIMEOUT)
     assert r.status_code == 404 and "号票不存在或已过期" in r.text
+
+
+def _act(hall: Hall, ticket_id: int, action: str) -> None:
+    with hall.session() as s:
+        station = s.get(Workstation, hall.stations[0])
+        assert station is not None and station.staff_id is not None
+        tickets.act(s, ticket_id, action, station, staff_id=station.staff_id, now=hall.clock.now())
+        s.commit()
 
 
 # --- the relay itself -----------------------------------------------------------------------------
