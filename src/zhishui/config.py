@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     host: str = "127.0.0.1"
     port: int = 8000
+    # The address taxpayers' phones reach this service at (https://…), for links in SMS and QR codes;
+    # empty: links are relative to the page that shows them.
+    public_url: str = ""
     # Addresses of reverse proxies whose X-Forwarded-For is trusted, so that per-address limits see
     # the taxpayer's address rather than the proxy's ("*" trusts any: only behind a closed network).
     forwarded_allow_ips: str = "127.0.0.1"

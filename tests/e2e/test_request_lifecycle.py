@@ -118,3 +118,12 @@ def test_health_and_openapi_are_served(client: tuple[TestClient, LogProvider]) -
     assert c.get("/healthz").json() == {"status": "ok"}
     spec = c.get("/openapi.json").json()
     assert spec["info"]["title"].startswith("zhishui")
+
+
+def test_an_htmx_request_without_a_session_sends_the_whole_page_to_the_login(
+    client: tuple[TestClient, LogProvider],
+) -> None:
+    c, _ = client
+    r = c.get("/catalog/search?q=x", headers={"HX-Request": "true"}, follow_redirects=False)
+    assert r.status_code == 204
+    assert r.headers["HX-Redirect"] == "/login?next=/catalog/search%3Fq%3Dx"

@@ -56,7 +56,6 @@ def issue_ticket(
     *,
     now: dt.datetime,
     staff_id: int | None = None,
-    link_base: str = "",
 ) -> Ticket:
     """A numbered ticket (A001 …) for the visit in the queue; the number comes from the day's counter."""
     if queue.hall_id != visit.hall_id:
@@ -92,7 +91,9 @@ def issue_ticket(
             session,
             channel="sms",
             to=visit.phone,
-            text=notices.ticket_sms(ticket.code, ahead, f"{link_base}/t/{ticket.token}"),
+            text=notices.ticket_sms(
+                ticket.code, ahead, f"{session.info.get('public_url', '')}/t/{ticket.token}"
+            ),
             now=now,
         )
     _publish_counts(session, visit.hall_id, now)

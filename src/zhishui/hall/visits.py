@@ -31,6 +31,7 @@ SELF_ACTIONS = {
 
 
 def _matters(session: Session, codes: Sequence[str]) -> list[Matter]:
+    codes = list(dict.fromkeys(codes))  # a repeated code is one matter, not two rows
     if not codes:
         raise InvalidInput("matter_codes", "请至少选择一个事项")
     found = MatterRepository(session).by_codes(list(codes))

@@ -100,6 +100,9 @@ DEFAULT_GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.TAXPAYER_MANAGE,
             Permission.ORG_MANAGE,
             Permission.AUDIT_READ,
+            Permission.HALL_TRIAGE,
+            Permission.HALL_FLOOR,
+            Permission.HALL_STATION,
             Permission.HALL_BOARD,
             Permission.HALL_MANAGE,
         }

@@ -85,7 +85,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if isinstance(exc, NotAuthenticated):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             login = "/my/login" if request.url.path.startswith("/my") else "/login"
-            return RedirectResponse(f"{login}?next={quote(target)}", status_code=303)
+            location = f"{login}?next={quote(target)}"
+            if request.headers.get("HX-Request"):
+                # An HTMX fragment request: send the whole page to the login, not the login into the fragment.
+                return Response(status_code=204, headers={"HX-Redirect": location})
+            return RedirectResponse(location, status_code=303)
         response = _error_page(request, exc.status_code, exc.message)
         response.headers.update(headers)
         return response

@@ -29,6 +29,7 @@ def get_session(request: Request) -> Iterator[Session]:
     with transaction(state.session_factory) as session:
         session.info["broker"] = state.broker
         session.info["clock"] = state.clock
+        session.info["public_url"] = state.settings.public_url.rstrip("/")
         set_actor(session, Actor("anonymous", ip=client_ip(request)))
         yield session
 

@@ -173,3 +173,17 @@ def test_the_almost_your_turn_notice_goes_once(
     texts = [m.payload["text"] for m in session.execute(select(OutboxMessage)).scalars()]
     almost = [t for t in texts if "前面还有 3 位" in t]
     assert [t.split(" 号")[0][-4:] for t in almost] == ["A005", "A006"]
+
+
+def test_the_ticket_sms_links_to_the_public_address(
+    session: Session, world: HallWorld, clock: FrozenClock
+) -> None:
+    session.info["public_url"] = "https://tax.example.cn"
+    t = _ticket(session, world, clock.now(), "QK-DEC-01", phone="13800000009")
+    texts = [m.payload["text"] for m in session.execute(select(OutboxMessage)).scalars()]
+    assert any(f"https://tax.example.cn/t/{t.token}" in text for text in texts)
+
+
+def test_a_repeated_matter_is_recorded_once(session: Session, world: HallWorld, clock: FrozenClock) -> None:
+    visit = visits.arrive(session, world.hall_id, matter_codes=["QK-DEC-01", "QK-DEC-01"], now=clock.now())
+    assert [m.code for m in VisitRepository(session).matters_of(visit.id)] == ["QK-DEC-01"]
