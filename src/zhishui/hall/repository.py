@@ -40,6 +40,11 @@ class HallSettingsRepository(Repository[HallSettings]):
 
     def for_hall(self, hall_id: int) -> HallSettings:
         """The hall's settings, created with the defaults the first time they are asked for."""
+        # Every call and ticket step asks: look first (usually from the session, else one SELECT),
+        # and only a hall without a row yet pays for the INSERT … ON CONFLICT that settles a race.
+        found = self.session.get(HallSettings, hall_id)
+        if found is not None:
+            return found
         stmt = _insert(self.session)(HallSettings).values(hall_id=hall_id, priority_groups=[])
         self.session.execute(stmt.on_conflict_do_nothing(index_elements=["hall_id"]))
         settings = self.session.get(HallSettings, hall_id)
