@@ -54,20 +54,32 @@ def create_app(
         with transaction(session_factory) as session:
             ensure_default_grants(session, clock.now())
         stop = threading.Event()
-        thread = None
+        threads: list[threading.Thread] = []
         if settings.run_worker:
-            thread = threading.Thread(
-                target=worker.run_forever,
-                args=(stop, settings.worker_interval_seconds),
-                name="outbox",
-                daemon=True,
-            )
-            thread.start()
+            from zhishui.hall.tasks import AutoModeLoop
+
+            auto_mode = AutoModeLoop(session_factory, clock, app.state.broker)
+            threads = [
+                threading.Thread(
+                    target=worker.run_forever,
+                    args=(stop, settings.worker_interval_seconds),
+                    name="outbox",
+                    daemon=True,
+                ),
+                threading.Thread(
+                    target=auto_mode.run_forever,
+                    args=(stop, settings.auto_mode_interval_seconds),
+                    name="hall-auto-mode",
+                    daemon=True,
+                ),
+            ]
+            for thread in threads:
+                thread.start()
         try:
             yield
         finally:
             stop.set()
-            if thread is not None:
+            for thread in threads:
                 thread.join(timeout=5)
             engine.dispose()
 

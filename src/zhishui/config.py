@@ -34,6 +34,7 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1"
     run_worker: bool = True
     worker_interval_seconds: float = 1.0
+    auto_mode_interval_seconds: float = 30.0  # how often halls in auto mode re-check their stations
     max_body_bytes: int = 1_048_576
     session_hours: int = 12
     login_max_failures: int = 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Integer, func, literal, or_, select, update
+from sqlalchemy import Integer, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -508,3 +508,11 @@ class HallScreensRepository(Repository[Ticket]):
                 select(HallSettings.hall_id).where(HallSettings.auto_mode).order_by(HallSettings.hall_id)
             ).scalars()
         )
+
+    def try_lock_hall(self, hall_id: int) -> bool:
+        """PostgreSQL: a transaction-level advisory lock for this hall, or False if another process
+        holds it. SQLite: transactions already run one at a time."""
+        if self.session.get_bind().dialect.name != "postgresql":
+            return True
+        key = 0x68616C6C0000 + hall_id  # "hall" + the id: one lock per hall
+        return bool(self.session.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": key}).scalar())

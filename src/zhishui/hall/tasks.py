@@ -55,6 +55,8 @@ class AutoModeLoop:
                 session.info["broker"] = self.broker
             now = self.clock.now()
             session.info["clock"] = self.clock
+            if not HallScreensRepository(session).try_lock_hall(hall_id):
+                return []  # another server process is deciding for this hall right now
             done = stations.apply_auto_mode(session, hall_id, now)
         for switch in done:
             log.info(

@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 import threading
+import weakref
 from collections.abc import AsyncIterator, Callable
 from typing import Any, Protocol
 
@@ -87,7 +88,11 @@ def _put_latest(queue: asyncio.Queue[dict[str, Any]], message: dict[str, Any]) -
 
 
 class RedisBroker:
-    """Pub/sub across processes through Redis; messages are JSON."""
+    """Pub/sub across processes through Redis; messages are JSON.
+
+    Each process keeps one pattern subscription per event loop and fans messages out in memory, so
+    two hundred phones watching their tickets cost one Redis connection, not two hundred.
+    """
 
     def __init__(self, url: str, prefix: str = "zhishui:") -> None:
         import redis
@@ -95,24 +100,44 @@ class RedisBroker:
         self._url = url
         self._prefix = prefix
         self._client = redis.Redis.from_url(url)
+        # Per event loop: the task holding the Redis subscription and the fan-out it feeds.
+        self._loops: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, tuple[asyncio.Task[None], InProcessBroker]
+        ] = weakref.WeakKeyDictionary()
 
     def publish(self, channel: str, message: dict[str, Any]) -> None:
         self._client.publish(self._prefix + channel, json.dumps(message, ensure_ascii=False))
 
     async def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]:
+        loop = asyncio.get_running_loop()
+        entry = self._loops.get(loop)
+        if entry is None or entry[0].done():
+            fan_out = InProcessBroker()
+            entry = (loop.create_task(self._listen(fan_out), name="redis-broker"), fan_out)
+            self._loops[loop] = entry
+        async for message in entry[1].subscribe(channel):
+            yield message
+
+    async def _listen(self, fan_out: InProcessBroker) -> None:
         import redis.asyncio as aioredis
 
-        client = aioredis.Redis.from_url(self._url)
-        pubsub = client.pubsub()
-        await pubsub.subscribe(self._prefix + channel)
-        try:
-            async for raw in pubsub.listen():
-                if raw.get("type") == "message":
-                    yield json.loads(raw["data"])
-        finally:
-            await pubsub.unsubscribe()
-            await pubsub.aclose()  # type: ignore[no-untyped-call]
-            await client.aclose()
+        while True:
+            client = aioredis.Redis.from_url(self._url)
+            pubsub = client.pubsub()
+            try:
+                await pubsub.psubscribe(self._prefix + "*")
+                async for raw in pubsub.listen():
+                    if raw.get("type") == "pmessage":
+                        channel = raw["channel"].decode()[len(self._prefix) :]
+                        fan_out.publish(channel, json.loads(raw["data"]))
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # Redis went away: screens keep their streams, we reconnect
+                log.warning("redis subscription lost; reconnecting", exc_info=True)
+                await asyncio.sleep(1)
+            finally:
+                await pubsub.aclose()  # type: ignore[no-untyped-call]
+                await client.aclose()
 
 
 def make_broker(redis_url: str) -> Broker:
