@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests import asyncrun
 from zhishui.kit.events import Broker, InProcessBroker, RedisBroker, on_commit, publish_on_commit
 
 
@@ -29,9 +29,7 @@ def test_callbacks_run_after_commit_only(session_factory: sessionmaker[Session])
 
 
 def _roundtrip(broker: Broker, publisher: Any) -> list[dict[str, Any]]:
-    # A fresh thread: the browser tests' Playwright keeps an event loop running in the main thread.
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, _async_roundtrip(broker, publisher)).result(timeout=10)
+    return asyncrun.run(_async_roundtrip(broker, publisher), timeout=10)
 
 
 async def _async_roundtrip(broker: Broker, publisher: Any) -> list[dict[str, Any]]:

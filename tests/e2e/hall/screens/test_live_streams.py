@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests import asyncrun
 from tests.e2e.hall.screens.conftest import Hall, Served
 from tests.e2e.hall.screens.test_screens import _call
 from zhishui.hall import live, tickets
@@ -143,7 +144,7 @@ def test_a_stream_says_hello_relays_in_order_and_unsubscribes_when_closed() -> N
         assert broker.subscriber_count("hall:1") == 0 and broker.subscriber_count("ticket:abc") == 0
         return got
 
-    got = asyncio.run(scenario())
+    got = asyncrun.run(scenario())
     assert [m["type"] for m in got] == ["hello", "called", "ticket"]
 
 
@@ -152,7 +153,7 @@ def test_a_stream_ends_after_its_lifetime_so_the_client_comes_back_through_the_c
         broker = InProcessBroker()
         return [m async for m in live.merged(broker, ["hall:1"], max_seconds=0.05)]
 
-    assert asyncio.run(asyncio.wait_for(scenario(), 2)) == [{"type": "hello"}]
+    assert asyncrun.run(asyncio.wait_for(scenario(), 2)) == [{"type": "hello"}]
 
 
 def test_a_failed_subscription_ends_the_stream() -> None:
@@ -167,7 +168,7 @@ def test_a_failed_subscription_ends_the_stream() -> None:
     async def scenario() -> list[dict[str, Any]]:
         return [m async for m in live.merged(Broken(), ["hall:1"], max_seconds=5)]
 
-    assert asyncio.run(asyncio.wait_for(scenario(), 2)) == [{"type": "hello"}]
+    assert asyncrun.run(asyncio.wait_for(scenario(), 2)) == [{"type": "hello"}]
 
 
 @pytest.mark.parametrize(
