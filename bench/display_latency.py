@@ -202,6 +202,15 @@ async def run(base: str, hall: Hall, tokens: list[str], args: argparse.Namespace
             else:
                 continue
             after_response_ms.append((at - call.answered) * 1000)
+    # Every called ticket's own phone must have heard of its call.
+    heard_own = {
+        str(data.get("code"))
+        for screen in screens
+        if screen.kind == "phone"
+        for _, name, data in screen.events
+        if name == "state" and data.get("status") == "called"
+    }
+    missed_phones = sum(1 for c in calls if c.code not in heard_own)
     everything = display_ms + own_ms + place_ms
     p = percentiles(everything)
     call_ms = [(c.answered - c.sent) * 1000 for c in calls]
@@ -215,6 +224,7 @@ async def run(base: str, hall: Hall, tokens: list[str], args: argparse.Namespace
         "p95_ms": p["p95_ms"],
         "max_ms": p["max_ms"],
         "displays_missed_calls": missed_displays,
+        "phones_missed_own_call": missed_phones,
         "display": percentiles(display_ms),
         "phone_own_call": percentiles(own_ms),
         "phone_place_moved": percentiles(place_ms),

@@ -351,7 +351,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         say(f"baseline: {args.clients} threads through the service functions for {args.seconds} s …")
         base, base_check = baseline(url, base_hall, args.clients, args.seconds)
         say(f"baseline: {base['ops_per_s']} ops/s; starting the server ({args.workers} worker(s)) …")
-        with server(url, workers=args.workers) as base_url:
+        with server(url, workers=args.workers, gate=args.gate) as base_url:
             http, http_check = asyncio.run(http_phase(base_url, url, http_hall, args.clients, args.seconds))
     return {
         "ops_per_s": http["ops_per_s"],
@@ -365,6 +365,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "clients": args.clients,
         "seconds": args.seconds,
         "workers": args.workers,
+        "in_flight_gate": args.gate or None,
         "http": {**http, **http_check},
         "baseline": {**base, **base_check},
     }
@@ -378,6 +379,13 @@ def main() -> int:
         "--clients", type=int, default=64, help="concurrent clients and stations (default 64)"
     )
     parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (default 1)")
+    parser.add_argument(
+        "--gate",
+        type=int,
+        default=0,
+        help="hold requests beyond N in flight per worker before they reach the app "
+        "(bench/_server.py InFlightGate; default 0: the application exactly as shipped)",
+    )
     parser.add_argument(
         "--admin-url",
         default=None,
