@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
@@ -14,6 +15,10 @@ from tests.e2e.identity.conftest import Bureau
 from zhishui.identity.models import LoginAttempt, OtpCode
 from zhishui.kit.db import create_db_engine, make_session_factory
 from zhishui.notify.providers import LogProvider
+
+# Threads that each hold a PostgreSQL connection: these modules share one xdist worker so two of them
+# never run at once and exhaust the server's connection limit.
+pytestmark = pytest.mark.xdist_group("postgres-threads")
 
 PARALLEL = 12
 PHONE = "13912345678"

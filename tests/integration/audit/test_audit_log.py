@@ -16,6 +16,10 @@ from zhishui.kit.db import create_db_engine, make_session_factory
 from zhishui.org.models import OrgUnit, UnitKind
 from zhishui.org.repository import OrgUnitRepository
 
+# Threads that each hold a PostgreSQL connection: these modules share one xdist worker so two of them
+# never run at once and exhaust the server's connection limit.
+pytestmark = pytest.mark.xdist_group("postgres-threads")
+
 
 def _entries(factory: sessionmaker[Session]) -> list[AuditEntry]:
     with factory() as s:

@@ -39,6 +39,10 @@ from zhishui.kit.clock import SHANGHAI
 from zhishui.kit.db import create_db_engine, is_sqlite, make_session_factory
 from zhishui.kit.errors import Conflict
 
+# Threads that each hold a PostgreSQL connection: these modules share one xdist worker so two of them
+# never run at once and exhaust the server's connection limit.
+pytestmark = pytest.mark.xdist_group("postgres-threads")
+
 NOW = dt.datetime(2026, 11, 30, 9, 30, tzinfo=SHANGHAI)
 # One matter per standard queue (hall.layout): A 申报缴税, B 发票业务, C 登记注销, D 不动产.
 MATTER_BY_QUEUE = {"A": "QK-DEC-01", "B": "QK-INV-01", "C": "STU-REG-01", "D": "STU-PRP-01"}

@@ -13,6 +13,10 @@ from zhishui.identity.models import Staff
 from zhishui.identity.schemas import StaffCreate
 from zhishui.kit.db import create_db_engine, make_session_factory
 
+# Threads that each hold a PostgreSQL connection: these modules share one xdist worker so two of them
+# never run at once and exhaust the server's connection limit.
+pytestmark = pytest.mark.xdist_group("postgres-threads")
+
 
 @pytest.mark.postgres
 def test_parallel_creates_of_one_username_make_one_account(postgres_url: str) -> None:

@@ -17,6 +17,10 @@ from zhishui.notify.outbox import OutboxWorker, enqueue
 from zhishui.notify.providers import LogProvider
 from zhishui.notify.tasks import default_handlers, send_later
 
+# Threads that each hold a PostgreSQL connection: these modules share one xdist worker so two of them
+# never run at once and exhaust the server's connection limit.
+pytestmark = pytest.mark.xdist_group("postgres-threads")
+
 
 def _worker(factory: sessionmaker[Session], clock: FrozenClock, provider: LogProvider) -> OutboxWorker:
     return OutboxWorker(factory, default_handlers({"sms": provider}), clock)

@@ -15,6 +15,10 @@ from tests.integration.taxpayers.staff_world import World, build_world
 from zhishui.demo.ids import make_uscc
 from zhishui.taxpayers.models import Taxpayer, TaxpayerPhone
 
+# Threads that each hold a PostgreSQL connection: these modules share one xdist worker so two of them
+# never run at once and exhaust the server's connection limit.
+pytestmark = pytest.mark.xdist_group("postgres-threads")
+
 THREADS = 8
 
 

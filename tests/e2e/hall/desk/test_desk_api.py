@@ -7,11 +7,16 @@ import datetime as dt
 import threading
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.e2e.hall.desk.conftest import TAXPAYER_PHONE, Desk
 from zhishui.hall.models import Ticket, Visit, VisitStep
+
+# Threads that each hold a PostgreSQL connection: these modules share one xdist worker so two of them
+# never run at once and exhaust the server's connection limit.
+pytestmark = pytest.mark.xdist_group("postgres-threads")
 
 API = "/api/v1/hall"
 
