@@ -31,7 +31,9 @@ class HallLayout:
     stations: list[Workstation]
 
 
-def set_up_standard_hall(session: Session, hall_id: int, *, now: dt.datetime, stations: int = 4) -> HallLayout:
+def set_up_standard_hall(
+    session: Session, hall_id: int, *, now: dt.datetime, stations: int = 4
+) -> HallLayout:
     """Queues A–D mapped from the catalog, `stations` workstations (back-office mode), a screen key."""
     settings = HallSettingsRepository(session).for_hall(hall_id)
     if not settings.screen_key:
