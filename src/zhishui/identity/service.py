@@ -67,24 +67,24 @@ def refuse_demo_accounts_outside_development(factory: sessionmaker[Session], set
 
 
 def ensure_default_grants(session: Session, now: dt.datetime | None = None) -> int:
-    """Hand out the default grants of every permission that never had them; returns rows added.
+    """Hand out the default grants of every permission that never had them; returns rows offered.
 
     Each permission's defaults are applied once, then remembered: a permission added by a new version
-    reaches its roles on the next start, and a grant an admin later removes stays removed.
+    reaches its roles on the next start, and a grant an admin later removes stays removed. Several
+    server processes starting at once may all do this: conflicting inserts are ignored.
     """
     from zhishui.identity.models import PermissionDefault, RolePermission
     from zhishui.identity.policy import default_grant_rows
+    from zhishui.kit.db import insert_ignoring_conflicts
 
     applied = set(session.execute(select(PermissionDefault.permission)).scalars())
-    existing = {(r, p) for r, p in session.execute(select(RolePermission.role, RolePermission.permission))}
-    rows = [(r, p) for r, p in default_grant_rows() if p not in applied and (r, p) not in existing]
-    session.add_all(RolePermission(role=r, permission=p) for r, p in rows)
+    rows = [{"role": r, "permission": p} for r, p in default_grant_rows() if p not in applied]
+    insert_ignoring_conflicts(session, RolePermission, rows)
     stamp = now or dt.datetime.now(dt.UTC)
-    session.add_all(
-        PermissionDefault(permission=p, applied_at=stamp)
-        for p in sorted({p for _, p in default_grant_rows()} - applied)
+    new = sorted({row["permission"] for row in rows})
+    insert_ignoring_conflicts(
+        session, PermissionDefault, [{"permission": p, "applied_at": stamp} for p in new]
     )
-    session.flush()
     return len(rows)
 
 

@@ -90,6 +90,17 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
+def insert_ignoring_conflicts(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL: parallel seeders never collide."""
+    if not rows:
+        return
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    session.execute(insert(model).values(rows).on_conflict_do_nothing())
+
+
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One unit of work outside a request (CLI, worker): commit on success, roll back on error."""
