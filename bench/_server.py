@@ -36,7 +36,6 @@ from zhishui.hall.models import HallSettings, WorkstationQueue
 from zhishui.hall.policy import Mode
 from zhishui.identity.models import Staff, StaffRole
 from zhishui.identity.passwords import hash_password
-from zhishui.identity.service import ensure_default_grants
 from zhishui.kit.clock import SystemClock
 from zhishui.kit.db import create_db_engine, make_session_factory, transaction
 from zhishui.kit.migrate import upgrade
@@ -109,10 +108,6 @@ def seed(url: str, *, halls: int, stations: int) -> list[Hall]:
                 OrgUnit(kind=UnitKind.COUNTY_BUREAU, code="BX", name="基准县税务局", created_at=now), city
             )
             import_default_catalog(s, now=now)
-            # The server applies these at start-up too, but two workers starting on a fresh database
-            # race to insert the same rows and one fails (identity.service.ensure_default_grants
-            # checks, then inserts): done here once, there is nothing left to race for.
-            ensure_default_grants(s, now)
             hashed = hash_password(PASSWORD)  # Argon2 is slow on purpose: hash once, share it
             for h in range(halls):
                 hall = units.add_unit(
