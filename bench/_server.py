@@ -6,7 +6,6 @@ Everything started here is stopped and dropped again on the way out, also on err
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import html
 import os
@@ -27,7 +26,6 @@ from pathlib import Path
 import httpx
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from zhishui.catalog.service import import_default_catalog
 from zhishui.hall import stations as station_service
@@ -171,60 +169,6 @@ def put_stations_in_front(url: str, hall: Hall) -> None:
 
 
 # --- the server -----------------------------------------------------------------------------------
-# --- the server -----------------------------------------------------------------------------------
-
-
-class InFlightGate:
-    """ASGI middleware: at most `limit` requests between arrival and the start of their response.
-
-    Why the benches may need it: a sync FastAPI route keeps its transaction (row locks, a pooled
-    connection) open until its `scope="function"` session dependency commits, and that happens only
-    after the response has been validated, which is another hop through the shared thread pool (40
-    threads). With more requests in flight than that, every thread can end up waiting, for a row lock
-    held by a request that needs a thread to finish (a hang until the client gives up), or for a
-    pooled connection held by one (30 s, then 500s). Holding excess requests here, before they take a
-    thread or a connection, keeps that from happening; the response start is the release point, since
-    by then the transaction has committed, and a server-sent event stream does not hold its place.
-    """
-
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app = app
-        self.limit = limit
-        self._slots: asyncio.Semaphore | None = None
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        if self._slots is None:
-            self._slots = asyncio.Semaphore(self.limit)
-        slots = self._slots
-        await slots.acquire()
-        held = True
-
-        def release() -> None:
-            nonlocal held
-            if held:
-                held = False
-                slots.release()
-
-        async def send_then_release(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                release()
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_then_release)
-        finally:
-            release()
-
-
-def gated_app() -> ASGIApp:
-    """The real application (`zhishui.app:create_app`) behind an `InFlightGate` of
-    ZHISHUI_BENCH_GATE requests: a uvicorn `--factory` for `server(gate=N)`."""
-    from zhishui.app import create_app
-
-    return InFlightGate(create_app(), int(os.environ["ZHISHUI_BENCH_GATE"]))
 
 
 def free_port() -> int:
@@ -235,12 +179,12 @@ def free_port() -> int:
 
 @contextmanager
 def server(
-    url: str, *, workers: int = 1, redis_url: str = "", gate: int = 0, startup_seconds: float = 60
+    url: str, *, workers: int = 1, redis_url: str = "", max_in_flight: int = 0, startup_seconds: float = 60
 ) -> Iterator[str]:
     """`python -m uvicorn zhishui.app:create_app --factory` on a free port, configured by environment
     variables as in production (env "test" only so that cookies work over plain http). Yields the base
-    URL once the server answers; stops the whole process group at the end. `gate` > 0 puts the same
-    application behind an `InFlightGate` of that many requests (per worker process).
+    URL once the server answers; stops the whole process group at the end. `max_in_flight` > 0
+    overrides the application's ZHISHUI_MAX_IN_FLIGHT (per worker process).
 
     The outbox worker is off: the bench measures requests; delivering the queued SMS is the worker's
     separate job (in production it runs in its own thread or process).
@@ -253,15 +197,16 @@ def server(
         "ZHISHUI_SECRET_KEY": SECRET,
         "ZHISHUI_ENV": "test",
         "ZHISHUI_RUN_WORKER": "false",
-        "ZHISHUI_BENCH_GATE": str(gate),
     }
+    if max_in_flight > 0:
+        env["ZHISHUI_MAX_IN_FLIGHT"] = str(max_in_flight)
     workdir = Path(tempfile.mkdtemp(prefix="zhishui-bench-"))
     log = workdir / "server.log"
-    # With a gate, this file serves (see the end of it): bench/ must not shadow the standard library.
-    launcher = [str(Path(__file__).resolve())] if gate > 0 else ["-m", "uvicorn", "zhishui.app:create_app"]
     command = [
         sys.executable,
-        *launcher,
+        "-m",
+        "uvicorn",
+        "zhishui.app:create_app",
         "--factory",
         "--host",
         "127.0.0.1",
@@ -361,36 +306,3 @@ def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
 
 def utc_now() -> dt.datetime:
     return SystemClock().now()
-
-
-def _serve_gated() -> None:
-    """`python bench/_server.py --factory --host H --port P --workers N …`: uvicorn serving
-    `gated_app`. Run as a script, this folder is first on the path, where `queue.py` would shadow the
-    standard library's `queue`: it goes to the end before uvicorn imports anything (worker processes
-    inherit the path)."""
-    import argparse
-
-    import uvicorn
-
-    sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != BENCH_DIR] + [str(BENCH_DIR)]
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--factory", action="store_true")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, required=True)
-    parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--no-access-log", action="store_true")
-    parser.add_argument("--log-level", default="warning")
-    args = parser.parse_args()
-    uvicorn.run(
-        "_server:gated_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        access_log=not args.no_access_log,
-        log_level=args.log_level,
-    )
-
-
-if __name__ == "__main__":
-    _serve_gated()

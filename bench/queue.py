@@ -1,6 +1,6 @@
 """The hall's ticket loop over HTTP, against the same transactions straight through SQLAlchemy.
 
-    python bench/queue.py [--json] [--seconds 20] [--clients 64] [--workers 2] [--gate N]
+    python bench/queue.py [--json] [--seconds 20] [--clients 64] [--workers 2] [--max-in-flight N]
 
 A fresh PostgreSQL database (migrated, dropped afterwards) gets a county with two halls, each with
 `--clients` stations serving every queue and one clerk per station.
@@ -26,12 +26,12 @@ the queue (call until nobody waits, start and finish each), and the database is 
 `ratio` = HTTP ops_per_s / baseline ops_per_s.
 
 Workers: two uvicorn workers beat one on this 2-core machine (about 92–106 against 72–76 ops/s
-with the gate below); one worker keeps a single core busy and leaves the other to PostgreSQL and
+with the in-flight limit); one worker keeps a single core busy and leaves the other to PostgreSQL and
 the clients, half used.
 
-`--gate N` (default off: the application exactly as shipped) holds requests beyond N in flight per
-worker before they reach the app (bench/_server.py InFlightGate). Without it 64 clients hang the
-server: see InFlightGate for why.
+The application limits the requests it works on at once (ZHISHUI_MAX_IN_FLIGHT, 24 per worker by
+default; `--max-in-flight N` overrides it): without that limit 64 clients hang the server (see
+kit.middleware.InFlightLimit for why).
 """
 
 from __future__ import annotations
@@ -359,7 +359,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         say(f"baseline: {args.clients} threads through the service functions for {args.seconds} s …")
         base, base_check = baseline(url, base_hall, args.clients, args.seconds)
         say(f"baseline: {base['ops_per_s']} ops/s; starting the server ({args.workers} worker(s)) …")
-        with server(url, workers=args.workers, gate=args.gate) as base_url:
+        with server(url, workers=args.workers, max_in_flight=args.max_in_flight) as base_url:
             http, http_check = asyncio.run(http_phase(base_url, url, http_hall, args.clients, args.seconds))
     return {
         "ops_per_s": http["ops_per_s"],
@@ -373,7 +373,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "clients": args.clients,
         "seconds": args.seconds,
         "workers": args.workers,
-        "in_flight_gate": args.gate or None,
+        "max_in_flight": args.max_in_flight or None,
         "http": {**http, **http_check},
         "baseline": {**base, **base_check},
     }
@@ -388,11 +388,10 @@ def main() -> int:
     )
     parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
     parser.add_argument(
-        "--gate",
+        "--max-in-flight",
         type=int,
         default=0,
-        help="hold requests beyond N in flight per worker before they reach the app "
-        "(bench/_server.py InFlightGate; default 0: the application exactly as shipped)",
+        help="requests each worker works on at once (default 0: the application's own setting)",
     )
     parser.add_argument(
         "--admin-url",

@@ -16,7 +16,7 @@ from zhishui.kit.clock import Clock, SystemClock
 from zhishui.kit.db import create_db_engine, make_session_factory, transaction
 from zhishui.kit.events import make_broker
 from zhishui.kit.http_errors import install_error_handlers
-from zhishui.kit.middleware import BodySizeLimit, CsrfCookie
+from zhishui.kit.middleware import BodySizeLimit, CsrfCookie, InFlightLimit
 from zhishui.kit.openapi import install_openapi
 from zhishui.notify.outbox import OutboxWorker
 from zhishui.notify.providers import LogProvider, Provider
@@ -101,6 +101,7 @@ def create_app(
 
     app.add_middleware(CsrfCookie, secure=not settings.is_development)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(InFlightLimit, limit=settings.max_in_flight)  # added last: the outermost
     install_error_handlers(app)
     install_openapi(app)
     app.mount("/static", StaticFiles(directory=WEB_DIR / "static", check_dir=False), name="static")

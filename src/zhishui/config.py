@@ -36,6 +36,9 @@ class Settings(BaseSettings):
     worker_interval_seconds: float = 1.0
     auto_mode_interval_seconds: float = 30.0  # how often halls in auto mode re-check their stations
     max_body_bytes: int = 1_048_576
+    # Requests a server process works on at once; the rest wait their turn. Keep it below both the
+    # database pool (30 connections) and the thread pool (40 threads): see kit.middleware.InFlightLimit.
+    max_in_flight: int = 24
     session_hours: int = 12
     login_max_failures: int = 5
     login_window_minutes: int = 15

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 from starlette.exceptions import HTTPException
@@ -83,3 +84,46 @@ class CsrfCookie:
             await send(message)
 
         await self.app(scope, receive, send_with_cookie)
+
+
+class InFlightLimit:
+    """At most `limit` requests between arrival and the start of their response; the rest wait here.
+
+    A sync route keeps its transaction (row locks, a pooled connection) open until the session
+    dependency commits, which takes another hop through the shared thread pool (40 threads). With more
+    requests in flight than threads, every thread can end up waiting for a row lock held by a request
+    that needs a thread to commit: the server hangs. Holding excess requests here, before they take a
+    thread or a connection, prevents it. The response start releases the place (the transaction has
+    committed by then), so a server-sent event stream does not keep it.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._slots: asyncio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._slots is None:
+            self._slots = asyncio.Semaphore(self.limit)
+        slots = self._slots
+        await slots.acquire()
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                slots.release()
+
+        async def send_then_release(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                release()
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_then_release)
+        finally:
+            release()
