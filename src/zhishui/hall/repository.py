@@ -216,14 +216,22 @@ class TicketRepository(Repository[Ticket]):
         ).scalar()
 
     def compare_and_set(
-        self, ticket_id: int, hall_id: int, from_states: frozenset[TicketStatus], values: dict[str, object]
+        self,
+        ticket_id: int,
+        hall_id: int,
+        from_states: frozenset[TicketStatus],
+        values: dict[str, object],
+        *,
+        recalls: int | None = None,
     ) -> bool:
-        result = self.session.execute(
-            update(Ticket)
-            .where(Ticket.id == ticket_id, Ticket.hall_id == hall_id, Ticket.status.in_(sorted(from_states)))
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        """Change the ticket only if it is still in one of `from_states` (and, when given, has been
+        recalled exactly `recalls` times: two clicks on "recall" count once)."""
+        stmt = update(Ticket).where(
+            Ticket.id == ticket_id, Ticket.hall_id == hall_id, Ticket.status.in_(sorted(from_states))
         )
+        if recalls is not None:
+            stmt = stmt.where(Ticket.recalls == recalls)
+        result = self.session.execute(stmt.values(**values).execution_options(synchronize_session=False))
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def counts_by_queue(self, hall_id: int, service_date: dt.date) -> dict[int, int]:

@@ -300,8 +300,11 @@ def act(
         values.update(queue_id=target.id, workstation_id=None, called_at=None, serving_at=None, recalls=0)
     elif action == "resume":
         values.update(workstation_id=station.id, serving_at=now)
-    if not tickets.compare_and_set(ticket.id, station.hall_id, from_states, values):
+    read_recalls = ticket.recalls if action == "recall" else None
+    if not tickets.compare_and_set(ticket.id, station.hall_id, from_states, values, recalls=read_recalls):
         session.refresh(ticket)
+        if action == "recall" and ticket.status == TicketStatus.CALLED:
+            raise Conflict("刚刚已重呼过，请稍候再试")
         raise Conflict(refusal(action, TicketStatus(ticket.status)))
     session.refresh(ticket)
     visits = VisitRepository(session)

@@ -420,6 +420,33 @@ def test_racing_steps_on_one_ticket_leave_it_in_exactly_one_state(
         )
 
 
+@pytest.mark.postgres
+def test_racing_recalls_count_once_each_and_never_pass_the_limit(pg_factory: sessionmaker[Session]) -> None:
+    hall = build_hall(pg_factory, 1)
+    station_id, staff_id = hall.station_ids[0], hall.staff_ids[0]
+    (ticket_id,) = take_tickets(pg_factory, hall, 1)
+    with pg_factory() as s:
+        station = s.get(Workstation, station_id)
+        assert station is not None
+        tickets.call_next(s, station, staff_id=staff_id, now=NOW)
+        s.commit()
+
+    def recall(_: int) -> str:
+        with pg_factory() as s:
+            station = s.get(Workstation, station_id)
+            assert station is not None
+            tickets.act(s, ticket_id, "recall", station, staff_id=staff_id, now=NOW)
+            s.commit()
+        return "ok"
+
+    results = race(12, recall)
+    assert [outcome(r) for r in results if isinstance(r, BaseException) and not isinstance(r, Conflict)] == []
+    with pg_factory() as s:
+        ticket = s.get(Ticket, ticket_id)
+        assert ticket is not None
+        assert ticket.recalls == results.count("ok") <= 2  # the hall's default recall limit
+
+
 # --- signing in to stations -----------------------------------------------------------------------
 
 
