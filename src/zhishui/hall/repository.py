@@ -7,9 +7,6 @@ from collections.abc import Sequence
 
 from sqlalchemy import Integer, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
 
 from zhishui.catalog.models import Matter
 from zhishui.hall.metrics import QueueRow, StationRow, VisitRow, WaitingRow
@@ -28,11 +25,8 @@ from zhishui.hall.models import (
 )
 from zhishui.hall.policy import Candidate, Mode, TicketStatus
 from zhishui.identity.models import Staff
+from zhishui.kit.db import insert_ignoring_conflicts
 from zhishui.kit.repository import Repository
-
-
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
 
 
 class HallSettingsRepository(Repository[HallSettings]):
@@ -45,8 +39,7 @@ class HallSettingsRepository(Repository[HallSettings]):
         found = self.session.get(HallSettings, hall_id)
         if found is not None:
             return found
-        stmt = _insert(self.session)(HallSettings).values(hall_id=hall_id, priority_groups=[])
-        self.session.execute(stmt.on_conflict_do_nothing(index_elements=["hall_id"]))
+        insert_ignoring_conflicts(self.session, HallSettings, [{"hall_id": hall_id, "priority_groups": []}])
         settings = self.session.get(HallSettings, hall_id)
         assert settings is not None
         return settings
@@ -83,12 +76,8 @@ class TicketRepository(Repository[Ticket]):
 
     def next_number(self, hall_id: int, service_date: dt.date, prefix: str) -> int:
         """Bump the day's counter for the prefix in one statement: parallel takers never share a number."""
-        insert = _insert(self.session)(TicketCounter).values(
-            hall_id=hall_id, service_date=service_date, prefix=prefix, last_number=0
-        )
-        self.session.execute(
-            insert.on_conflict_do_nothing(index_elements=["hall_id", "service_date", "prefix"])
-        )
+        row = {"hall_id": hall_id, "service_date": service_date, "prefix": prefix, "last_number": 0}
+        insert_ignoring_conflicts(self.session, TicketCounter, [row])
         bumped = self.session.execute(
             update(TicketCounter)
             .where(
