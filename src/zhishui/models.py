@@ -1,6 +1,18 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
 from zhishui.audit.models import AuditEntry
+from zhishui.booking.models import (
+    BlackoutDate,
+    Booking,
+    BookingDeflection,
+    BookingQuota,
+    BookingRestriction,
+    BookingSettings,
+    PreReview,
+    PreReviewFile,
+    Slot,
+    SlotTemplate,
+)
 from zhishui.catalog.models import Matter
 from zhishui.hall.models import (
     BackOfficeItem,
@@ -21,11 +33,20 @@ from zhishui.kit.db import Base
 from zhishui.notify.models import OutboxMessage
 from zhishui.org.models import OrgUnit, service_point_matter
 from zhishui.taxpayers.models import Taxpayer, TaxpayerPhone
+from zhishui.workdays.models import CalendarDay, CalendarYear
 
 __all__ = [
     "AuditEntry",
     "BackOfficeItem",
     "Base",
+    "BlackoutDate",
+    "Booking",
+    "BookingDeflection",
+    "BookingQuota",
+    "BookingRestriction",
+    "BookingSettings",
+    "CalendarDay",
+    "CalendarYear",
     "HallSettings",
     "LoginAttempt",
     "Matter",
@@ -33,9 +54,13 @@ __all__ = [
     "OrgUnit",
     "OtpCode",
     "OutboxMessage",
+    "PreReview",
+    "PreReviewFile",
     "QueueMatter",
     "RolePermission",
     "ServiceQueue",
+    "Slot",
+    "SlotTemplate",
     "Staff",
     "StaffRole",
     "Taxpayer",
