@@ -3,91 +3,16 @@ hall's display board and the taxpayer's phone both show it without being reloade
 
 from __future__ import annotations
 
-import os
-import shutil
-import threading
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.browser.conftest import _free_port
-from tests.conftest import TEST_SECRET
-from tests.factories import PASSWORD, hall_world, staff
-from zhishui.app import create_app
-from zhishui.config import Settings
-from zhishui.hall import visits
-from zhishui.hall.models import Ticket
-from zhishui.hall.repository import HallSettingsRepository
-from zhishui.kit.clock import SystemClock
-from zhishui.kit.db import transaction
+from tests.browser.conftest import HallServer, shot, sign_in
 
 pytestmark = pytest.mark.browser
 
 
-@dataclass
-class HallServer:
-    url: str
-    app: FastAPI
-    hall_id: int
-    key: str
-    username: str
-
-    def issue_studio_ticket(self, matter: str = "QK-DEC-01") -> Ticket:
-        """What the triage desk does for a complex matter: a visit, then a studio ticket (committed,
-        its live events published through the server's broker)."""
-        clock = self.app.state.clock
-        with transaction(self.app.state.session_factory) as s:
-            s.info["broker"] = self.app.state.broker
-            visit = visits.arrive(s, self.hall_id, matter_codes=[matter], now=clock.now())
-            return visits.escalate(s, visit, now=clock.now(), staff_id=None)
-
-
-@pytest.fixture
-def hall_server(tmp_path: Path, sqlite_template: Path) -> Iterator[HallServer]:
-    db = tmp_path / "hall.db"
-    shutil.copy(sqlite_template, db)
-    url = f"sqlite:///{db}"
-    port = _free_port()
-    settings = Settings(env="test", database_url=url, secret_key=TEST_SECRET, port=port, run_worker=False)
-    clock = SystemClock()
-    app = create_app(settings, clock=clock)
-    with transaction(app.state.session_factory) as s:
-        world = hall_world(s, clock.now())
-        staff(s, "gongzuoshi", world.tree.hall_a, "studio")
-        staff(s, "guanli", world.tree.county_a, "manager")
-        key = HallSettingsRepository(s).for_hall(world.hall_id).screen_key
-        hall_id = world.hall_id
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("live server did not start")
-        time.sleep(0.05)
-    yield HallServer(f"http://127.0.0.1:{port}", app, hall_id, key, "gongzuoshi")
-    server.should_exit = True
-    thread.join(timeout=10)
-
-
 def _shot(page: Page, name: str) -> None:
-    artifacts = Path(os.environ.get("ZHISHUI_TEST_ARTIFACTS", "test-artifacts"))
-    artifacts.mkdir(exist_ok=True)
-    page.screenshot(path=str(artifacts / f"hall_call_{name}.png"), full_page=True)
-
-
-def _sign_in(page: Page, url: str, username: str) -> None:
-    page.goto(url)
-    page.get_by_label("用户名").fill(username)
-    page.get_by_label("密码").fill(PASSWORD)
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(url)
+    shot(page, f"hall_call_{name}")
 
 
 def _following(page: Page) -> None:
@@ -112,7 +37,7 @@ def test_a_workstation_calls_and_the_display_and_the_phone_both_show_it(
         contexts += [tv, phone, desk, office]
 
         board = office.new_page()
-        _sign_in(board, f"{hall_server.url}/hall/board", "guanli")
+        sign_in(board, f"{hall_server.url}/hall/board", "guanli")
         expect(board.locator("[data-zone='studio']")).to_have_text("1")
         _following(board)
 
@@ -129,7 +54,7 @@ def test_a_workstation_calls_and_the_display_and_the_phone_both_show_it(
         _following(mine)
 
         console = desk.new_page()
-        _sign_in(console, f"{hall_server.url}/hall/station", hall_server.username)
+        sign_in(console, f"{hall_server.url}/hall/station", "gongzuoshi")
         console.locator("tr", has_text="1号工位").get_by_role("button", name="登录此工位").click()
         expect(console.locator("[data-flash]")).to_contain_text("已登录1号工位")
         console.get_by_role("button", name="切换到前台叫号").click()
