@@ -332,9 +332,16 @@ def ticket_print(
     )
 
 
+def ticket_page_url(request: Request, session: Session, token: str) -> str:
+    """The ticket's page as the taxpayer's phone reaches it: under ZHISHUI_PUBLIC_URL when set (the
+    kiosk and the desks usually reach the server at an address phones cannot), else this request's."""
+    base = session.info.get("public_url") or str(request.base_url).rstrip("/")
+    return f"{base}/t/{token}"
+
+
 def _slip_context(request: Request, session: Session, hall: OrgUnit, ticket: Any, now: Any) -> dict[str, Any]:
     view = ticket_service.view(session, ticket, now)
-    url = f"{str(request.base_url).rstrip('/')}/t/{ticket.token}"
+    url = ticket_page_url(request, session, ticket.token)
     matters = VisitRepository(session).matters_of(ticket.visit_id)
     return {
         "hall": hall,
@@ -663,7 +670,7 @@ def kiosk_take_ticket(
         queue_name=view.queue,
         ahead=view.ahead,
         issued_at=now,
-        url=f"{str(request.base_url).rstrip('/')}/t/{ticket.token}",
+        url=ticket_page_url(request, session, ticket.token),
         matters=(matter.name,),
     )
     printing.print_after_commit(session, printer, slip)

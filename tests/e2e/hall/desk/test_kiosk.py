@@ -12,6 +12,7 @@ from sqlalchemy import select
 from tests.e2e.hall.desk.conftest import Desk
 from tests.e2e.helpers import csrf_from
 from zhishui.hall.models import Ticket, Visit
+from zhishui.hall.pages_desk import qr_svg
 from zhishui.hall.printing import TicketSlip
 
 
@@ -141,3 +142,27 @@ def test_self_service_matters_show_the_online_guide(desk: Desk) -> None:
     page = desk.client.get(f"/hall/{desk.hall_a}/kiosk/matters/SELF-DEC-01", params={"key": desk.key_a})
     assert page.status_code == 200 and "自助办税区" in page.text and "下次可以在家办" in page.text
     assert "<svg" in page.text
+
+
+def test_the_ticket_qr_code_and_the_printed_link_use_the_public_address(desk: Desk) -> None:
+    """The kiosk reaches the server on the hall's network; phones scanning the ticket need the address
+    the bureau publishes (ZHISHUI_PUBLIC_URL), like the SMS link."""
+    printer = RecordingPrinter()
+    desk.app.state.ticket_printer = printer
+    desk.app.state.settings = desk.app.state.settings.model_copy(
+        update={"public_url": "https://tax.example.cn/"}
+    )
+    c = desk.client
+    token = csrf_from(c, _home(desk))
+    r = c.post(
+        f"/hall/{desk.hall_a}/kiosk/tickets",
+        data={"csrf_token": token, "key": desk.key_a, "matter_code": "STU-REG-01"},
+    )
+    assert r.status_code == 303, r.text
+    page = c.get(r.headers["location"]).text
+    with desk.app.state.session_factory() as s:
+        ticket = s.execute(select(Ticket)).scalar_one()
+    url = f"https://tax.example.cn/t/{ticket.token}"
+    assert str(qr_svg(url, scale=5)) in page, "the QR code holds the public address"
+    assert printer.printed.wait(5)
+    assert printer.slips[0].url == url
