@@ -49,10 +49,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from zhishui.identity.service import ensure_default_grants, refuse_demo_accounts_outside_development
+        from zhishui.workdays.service import ensure_calendar
 
         refuse_demo_accounts_outside_development(session_factory, settings)
         with transaction(session_factory) as session:
             ensure_default_grants(session, clock.now())
+            ensure_calendar(session, clock.now())
         stop = threading.Event()
         threads: list[threading.Thread] = []
         if settings.run_worker:
@@ -125,6 +127,7 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.taxpayers import api as taxpayers_api
     from zhishui.taxpayers import pages as taxpayers_pages
     from zhishui.web import pages as web_pages
+    from zhishui.workdays import pages as workdays_pages
 
     for module in (
         web_pages,
@@ -142,5 +145,6 @@ def _include_routers(app: FastAPI) -> None:
         hall_admin_pages,
         taxpayers_api,
         taxpayers_pages,
+        workdays_pages,
     ):
         app.include_router(module.router)

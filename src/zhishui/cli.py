@@ -23,9 +23,11 @@ console = Console()
 def _register_domain_commands() -> None:
     from zhishui.catalog.cli import catalog_cli, triage_command
     from zhishui.identity.cli import staff_cli
+    from zhishui.workdays.cli import calendar_cli
 
     app.add_typer(catalog_cli, name="catalog", help="The matter catalog (办税事项清单).")
     app.add_typer(staff_cli, name="staff", help="Staff accounts.")
+    app.add_typer(calendar_cli, name="calendar", help="The working-day calendar (工作日历).")
     app.command("triage", help="Find the matter and the route for what a taxpayer says.")(triage_command)
 
 
@@ -83,10 +85,16 @@ def db_upgrade(revision: str = "head") -> None:
     _ensure_sqlite_dir(settings.database_url)
     upgrade(settings.database_url, revision)
     from zhishui.identity.service import ensure_default_grants
+    from zhishui.kit.clock import SystemClock
+    from zhishui.workdays.service import ensure_calendar
 
     with transaction(make_session_factory(create_db_engine(settings.database_url))) as session:
         added = ensure_default_grants(session)
-    console.print(f"[green]schema at {revision}[/green]; {added} default grants added")
+        years = ensure_calendar(session, SystemClock().now())
+    console.print(
+        f"[green]schema at {revision}[/green]; {added} default grants added; "
+        f"working-day calendar pre-filled for {len(years)} years"
+    )
 
 
 @db_app.command("seed-demo")

@@ -74,6 +74,7 @@ ADMIN_PAGES: dict[str, Permission] = {
     "/admin/staff/new": Permission.STAFF_MANAGE,
     "/admin/roles": Permission.ROLE_MANAGE,
     "/admin/audit": Permission.AUDIT_READ,
+    "/admin/calendar": Permission.CALENDAR_MANAGE,
 }
 
 

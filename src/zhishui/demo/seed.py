@@ -244,9 +244,11 @@ def seed_demo(session: Session, *, now: dt.datetime, password: str) -> DemoSumma
         raise DemoAlreadySeeded()
     from zhishui.catalog.service import import_default_catalog
     from zhishui.identity.service import ensure_default_grants
+    from zhishui.workdays.service import ensure_calendar
 
     rng = random.Random(SEED)
     ensure_default_grants(session)
+    ensure_calendar(session, now)
     import_default_catalog(session, now=now)
     by_code = build_org(session, rng, now=now)
     offer_matters(session, by_code)

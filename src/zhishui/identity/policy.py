@@ -56,6 +56,7 @@ class Permission(enum.StrEnum):
     HALL_STATION = "hall.station"  # hidden workstation console
     HALL_BOARD = "hall.board"  # the managers' live hall board
     HALL_MANAGE = "hall.manage"  # queues, stations, thresholds, screen keys
+    CALENDAR_MANAGE = "calendar.manage"  # the working-day calendar: holidays and swapped days
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -70,6 +71,7 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.HALL_STATION: "工位叫号与后台办理",
     Permission.HALL_BOARD: "查看大厅实时看板",
     Permission.HALL_MANAGE: "设置队列、工位与叫号规则",
+    Permission.CALENDAR_MANAGE: "维护工作日历（节假日与调休）",
     Permission.ORG_READ: "查看机构与服务点",
     Permission.ORG_MANAGE: "维护机构与服务点",
     Permission.STAFF_MANAGE: "管理人员账号",
@@ -105,6 +107,7 @@ DEFAULT_GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.HALL_STATION,
             Permission.HALL_BOARD,
             Permission.HALL_MANAGE,
+            Permission.CALENDAR_MANAGE,
         }
     ),
     Role.ADMIN: frozenset(Permission),
