@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Mapping, Sequence
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +19,7 @@ from zhishui.identity.deps import require
 from zhishui.identity.policy import Permission
 from zhishui.identity.principal import StaffPrincipal
 from zhishui.kit.csrf import verify_csrf
-from zhishui.kit.errors import AppError, NotFound
+from zhishui.kit.errors import AppError, InvalidInput, NotFound
 from zhishui.kit.validators import RowIdPath
 from zhishui.org.models import OrgUnit, UnitKind
 from zhishui.org.repository import OrgUnitRepository
@@ -26,7 +27,6 @@ from zhishui.web.deps import ClockDep, SessionDep, TemplatesDep
 
 router = APIRouter(prefix="/admin/hall", dependencies=[Depends(verify_csrf)], include_in_schema=False)
 Manager = Annotated[StaffPrincipal, Depends(require(Permission.HALL_MANAGE))]
-Count = Annotated[int, Form(ge=0, le=1000)]
 
 
 def _halls(session: Session, staff: StaffPrincipal) -> list[OrgUnit]:
@@ -52,11 +52,53 @@ def choose(request: Request, session: SessionDep, templates: TemplatesDep, staff
     return templates.TemplateResponse(request, "hall/admin/choose.html", {"halls": halls})
 
 
-@router.get("/{hall_id}", response_class=HTMLResponse)
-def settings_page(
-    request: Request, hall_id: RowIdPath, session: SessionDep, templates: TemplatesDep, staff: Manager
+# The rules form's numbers: field → (its label on the page, the smallest and the largest value).
+RULE_FIELDS: dict[str, tuple[str, int, int]] = {
+    "high_watermark": ("每个前台工位等候人数", 0, 1000),
+    "max_wait_minutes": ("最长等候（分钟）", 0, 1000),
+    "back_after_empty_minutes": ("连续无人等候（分钟）", 1, 1000),
+    "min_dwell_minutes": ("切换后至少保持（分钟）", 0, 1000),
+    "priority_cap": ("连续优先叫号上限", 0, 1000),
+    "recall_limit": ("重呼次数上限", 0, 1000),
+    "almost_turn_ahead": ("提醒时前面剩余人数", 0, 1000),
+    "minutes_per_ticket": ("每号平均办理时间（分钟）", 1, 240),
+}
+
+
+def read_rules(form: Mapping[str, object]) -> tuple[dict[str, int], list[str]]:
+    """The rules form's numbers, and a Chinese reason for each one that is missing or out of range."""
+    values: dict[str, int] = {}
+    errors: list[str] = []
+    for name, (text, low, high) in RULE_FIELDS.items():
+        raw = form.get(name)
+        raw = raw.strip() if isinstance(raw, str) else ""
+        if not raw:
+            errors.append(f"{text}：请填写")
+            continue
+        try:
+            value = int(raw)
+        except ValueError:
+            errors.append(f"{text}：应为整数")
+            continue
+        if value < low:
+            errors.append(f"{text}：数值过小，最小为 {low}")
+        elif value > high:
+            errors.append(f"{text}：数值过大，最大为 {high}")
+        else:
+            values[name] = value
+    return values, errors
+
+
+def _page(
+    request: Request,
+    session: Session,
+    templates: Any,
+    hall: OrgUnit,
+    *,
+    errors: Sequence[str] = (),
+    entered: dict[str, Any] | None = None,
 ) -> Response:
-    hall = _hall(session, staff, hall_id)
+    """The settings page; after a refused rules form, with the reasons and what the manager typed."""
     queues = QueueRepository(session).of_hall(hall.id)
     context = {
         "hall": hall,
@@ -71,47 +113,51 @@ def settings_page(
         "groups": PRIORITY_GROUPS,
         "mode_labels": MODE_LABELS,
         "route_labels": {r.value: ROUTE_LABELS[r] for r in Route},
-        "notice": request.query_params.get("notice", ""),
+        "notice": "" if errors else request.query_params.get("notice", ""),
+        "errors": list(errors),
+        "entered": entered,
         "base_url": str(request.base_url).rstrip("/"),
     }
-    return templates.TemplateResponse(request, "hall/admin/settings.html", context)
+    return templates.TemplateResponse(  # type: ignore[no-any-return]
+        request, "hall/admin/settings.html", context, status_code=422 if errors else 200
+    )
+
+
+@router.get("/{hall_id}", response_class=HTMLResponse)
+def settings_page(
+    request: Request, hall_id: RowIdPath, session: SessionDep, templates: TemplatesDep, staff: Manager
+) -> Response:
+    return _page(request, session, templates, _hall(session, staff, hall_id))
 
 
 @router.post("/{hall_id}/settings")
 async def save_settings(
-    request: Request,
-    hall_id: RowIdPath,
-    session: SessionDep,
-    staff: Manager,
-    high_watermark: Count,
-    max_wait_minutes: Count,
-    back_after_empty_minutes: Count,
-    min_dwell_minutes: Count,
-    priority_cap: Count,
-    recall_limit: Count,
-    almost_turn_ahead: Count,
-    minutes_per_ticket: Annotated[int, Form(ge=1, le=240)],
-    auto_mode: Annotated[bool, Form()] = False,
+    request: Request, hall_id: RowIdPath, session: SessionDep, templates: TemplatesDep, staff: Manager
 ) -> Response:
+    """Save the calling and mode-switching rules; a missing or out-of-range number shows the page
+    again with the reason beside the form and the values as typed, and saves nothing."""
     hall = _hall(session, staff, hall_id)
     form = await request.form()
+    values, errors = read_rules(form)
     groups = [str(g) for g in form.getlist("priority_groups")]
-    admin.update_settings(
-        session,
-        hall.id,
-        admin.SettingsInput(
-            auto_mode=auto_mode,
-            high_watermark=high_watermark,
-            max_wait_minutes=max_wait_minutes,
-            back_after_empty_minutes=back_after_empty_minutes,
-            min_dwell_minutes=min_dwell_minutes,
-            priority_cap=priority_cap,
-            recall_limit=recall_limit,
-            almost_turn_ahead=almost_turn_ahead,
-            minutes_per_ticket=minutes_per_ticket,
-            priority_groups=groups,
-        ),
-    )
+    auto_mode = form.get("auto_mode") == "true"
+    if not errors:
+        try:
+            with session.begin_nested():
+                admin.update_settings(
+                    session,
+                    hall.id,
+                    admin.SettingsInput(auto_mode=auto_mode, priority_groups=groups, **values),
+                )
+        except InvalidInput as exc:
+            errors = [exc.message]
+    if errors:
+        entered = {
+            **{name: form.get(name, "") for name in RULE_FIELDS},
+            "auto_mode": auto_mode,
+            "priority_groups": groups,
+        }
+        return _page(request, session, templates, hall, errors=errors, entered=entered)
     return _back(hall.id, "叫号规则已保存")
 
 
