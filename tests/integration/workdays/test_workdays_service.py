@@ -83,7 +83,9 @@ def test_setting_a_day_back_to_its_default_removes_its_row(session: Session) -> 
     ensure_calendar(session, NOW)
     assert set_day(session, dt.date(2026, 10, 5), working=True, name="", staff_id=None, now=NOW) is None
     assert session.get(CalendarDay, dt.date(2026, 10, 5)) is None
-    assert load_calendar(session, dt.date(2026, 10, 1), dt.date(2026, 10, 31)).is_working_day(dt.date(2026, 10, 5))
+    assert load_calendar(session, dt.date(2026, 10, 1), dt.date(2026, 10, 31)).is_working_day(
+        dt.date(2026, 10, 5)
+    )
     with pytest.raises(InvalidInput):
         set_day(session, dt.date(2026, 10, 6), working=False, name="长" * 41, staff_id=None, now=NOW)
 
