@@ -131,6 +131,7 @@ class Candidate:
     priority_group: str | None = None
     slot_start: dt.datetime | None = None
     slot_end: dt.datetime | None = None
+    queue_id: int | None = None  # lets one read of several queues be ordered queue by queue
 
     def in_slot(self, now: dt.datetime) -> bool:
         """Checked in for an appointment whose slot is running now."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import Integer, func, literal, or_, select, text, update
+from sqlalchemy import Integer, and_, func, literal, or_, select, text, update
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from zhishui.catalog.models import Matter
@@ -113,7 +113,14 @@ class TicketRepository(Repository[Ticket]):
         Called on every "call next"; building hundreds of ORM objects per call was most of its cost.
         """
         rows = self.session.execute(
-            select(Ticket.id, Ticket.queued_at, Ticket.priority_group, Ticket.slot_start, Ticket.slot_end)
+            select(
+                Ticket.id,
+                Ticket.queued_at,
+                Ticket.priority_group,
+                Ticket.slot_start,
+                Ticket.slot_end,
+                Ticket.queue_id,
+            )
             .where(
                 Ticket.queue_id.in_(queue_ids),
                 Ticket.service_date == service_date,
@@ -122,7 +129,7 @@ class TicketRepository(Repository[Ticket]):
             .order_by(Ticket.queued_at, Ticket.id)
             .limit(limit)
         )
-        return [Candidate(id_, queued, group, start, end) for id_, queued, group, start, end in rows]
+        return [Candidate(*row) for row in rows]
 
     def lock_first_waiting(self, ordered_ids: Sequence[int]) -> int | None:
         """The first of `ordered_ids` still waiting that no other transaction holds, locked; one statement.
@@ -212,16 +219,36 @@ class TicketRepository(Repository[Ticket]):
         values: dict[str, object],
         *,
         recalls: int | None = None,
-    ) -> bool:
+    ) -> Ticket | None:
         """Change the ticket only if it is still in one of `from_states` (and, when given, has been
-        recalled exactly `recalls` times: two clicks on "recall" count once)."""
+        recalled exactly `recalls` times: two clicks on "recall" count once). Returns the changed
+        ticket, fresh from the same statement (UPDATE … RETURNING), or None when it was not changed."""
         stmt = update(Ticket).where(
             Ticket.id == ticket_id, Ticket.hall_id == hall_id, Ticket.status.in_(sorted(from_states))
         )
         if recalls is not None:
             stmt = stmt.where(Ticket.recalls == recalls)
-        result = self.session.execute(stmt.values(**values).execution_options(synchronize_session=False))
-        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+        return self.session.execute(
+            stmt.values(**values).returning(Ticket),
+            execution_options={"populate_existing": True, "synchronize_session": False},
+        ).scalar_one_or_none()
+
+    def waiting_by_prefix(self, hall_id: int, service_date: dt.date) -> dict[str, int]:
+        """How many wait in each of the hall's active queues (zero included), in one query."""
+        waiting = and_(
+            Ticket.queue_id == ServiceQueue.id,
+            Ticket.service_date == service_date,
+            Ticket.status == TicketStatus.WAITING,
+        )
+        rows = self.session.execute(
+            select(ServiceQueue.prefix, func.count(Ticket.id))
+            .select_from(ServiceQueue)
+            .outerjoin(Ticket, waiting)
+            .where(ServiceQueue.hall_id == hall_id, ServiceQueue.active)
+            .group_by(ServiceQueue.id, ServiceQueue.prefix, ServiceQueue.sort_order)
+            .order_by(ServiceQueue.sort_order, ServiceQueue.prefix)
+        )
+        return {prefix: int(n) for prefix, n in rows}
 
     def counts_by_queue(self, hall_id: int, service_date: dt.date) -> dict[int, int]:
         rows = self.session.execute(

@@ -16,6 +16,7 @@ from zhishui.hall import notices
 from zhishui.hall.models import HallSettings, ServiceQueue, Ticket, Visit, Workstation
 from zhishui.hall.policy import (
     TRANSITIONS,
+    Candidate,
     Mode,
     TicketStatus,
     VisitStatus,
@@ -181,19 +182,21 @@ def call_next(session: Session, station: Workstation, *, staff_id: int, now: dt.
             break
         ids.remove(chosen)
         choice = by_id[chosen]
-        jumped = jumps_queue(choice, candidates)
-        won = tickets.compare_and_set(
+        ticket = tickets.compare_and_set(
             choice.id,
             station.hall_id,
             frozenset({TicketStatus.WAITING}),
-            {"status": TicketStatus.CALLED, "workstation_id": station.id, "called_at": now, "jumped": jumped},
+            {
+                "status": TicketStatus.CALLED,
+                "workstation_id": station.id,
+                "called_at": now,
+                "jumped": jumps_queue(choice, candidates),
+            },
         )
-        if not won:
+        if ticket is None:
             continue
-        ticket = session.get(Ticket, choice.id, populate_existing=True)
-        assert ticket is not None  # we hold its row
         _after_call(session, ticket, station, staff_id=staff_id, now=now, step="called")
-        _notify_almost(session, settings, queue_ids, day, now)
+        _notify_almost(session, settings, [c for c in candidates if c.id != chosen], now)
         return ticket
     return None
 
@@ -228,20 +231,24 @@ def _after_call(
 
 
 def _notify_almost(
-    session: Session, settings: HallSettings, queue_ids: list[int], day: dt.date, now: dt.datetime
+    session: Session, settings: HallSettings, waiting: list[Candidate], now: dt.datetime
 ) -> None:
-    """Tell the person who is now `almost_turn_ahead` places from the front, once."""
+    """Tell the person who is now `almost_turn_ahead` places from the front of each queue, once.
+
+    `waiting` is what the call just read (minus the ticket it called): reading every queue again
+    would cost a query per queue on every call, and a ticket another station called meanwhile is
+    refused by the claim below.
+    """
     n = settings.almost_turn_ahead
     if n <= 0:
         return
     tickets = TicketRepository(session)
-    for queue_id in queue_ids:
+    by_queue: dict[int | None, list[Candidate]] = {}
+    for c in waiting:
+        by_queue.setdefault(c.queue_id, []).append(c)
+    for queue_waiting in by_queue.values():
         order = call_order(
-            tickets.candidates([queue_id], day, limit=n + 50),
-            now=now,
-            priority_groups=_priority_groups(settings),
-            recent_jumps=[],
-            cap=0,
+            queue_waiting, now=now, priority_groups=_priority_groups(settings), recent_jumps=[], cap=0
         )
         if len(order) <= n:
             continue
@@ -281,13 +288,12 @@ def act(
     ticket = tickets.get(ticket_id)
     if ticket is None or ticket.hall_id != station.hall_id:
         raise NotFound("号票不存在")  # another hall's ticket looks like a missing one
-    settings = HallSettingsRepository(session).for_hall(station.hall_id)
     from_states, to_state = TRANSITIONS[action]
     values: dict[str, object] = {"status": to_state}
     if action != "resume" and ticket.workstation_id not in (None, station.id):
         raise Conflict(f"{ticket.code} 号正由其他工位办理")
     if action == "recall":
-        if ticket.recalls >= settings.recall_limit:
+        if ticket.recalls >= HallSettingsRepository(session).for_hall(station.hall_id).recall_limit:
             raise Conflict(f"已重呼 {ticket.recalls} 次，请标记过号")
         values["recalls"] = ticket.recalls + 1
     elif action == "start":
@@ -301,12 +307,12 @@ def act(
     elif action == "resume":
         values.update(workstation_id=station.id, serving_at=now)
     read_recalls = ticket.recalls if action == "recall" else None
-    if not tickets.compare_and_set(ticket.id, station.hall_id, from_states, values, recalls=read_recalls):
+    changed = tickets.compare_and_set(ticket.id, station.hall_id, from_states, values, recalls=read_recalls)
+    if changed is None:
         session.refresh(ticket)
         if action == "recall" and ticket.status == TicketStatus.CALLED:
             raise Conflict("刚刚已重呼过，请稍候再试")
         raise Conflict(refusal(action, TicketStatus(ticket.status)))
-    session.refresh(ticket)
     visits = VisitRepository(session)
     visit = visits.get_or_404(ticket.visit_id)
     visits.add_step(
@@ -342,7 +348,5 @@ def _transfer_target(session: Session, hall_id: int, queue_id: int | None) -> Se
 
 
 def _publish_counts(session: Session, hall_id: int, now: dt.datetime) -> None:
-    queues = {q.id: q.prefix for q in QueueRepository(session).of_hall(hall_id)}
-    counts = TicketRepository(session).counts_by_queue(hall_id, service_date(now))
-    waiting = {prefix: counts.get(queue_id, 0) for queue_id, prefix in queues.items()}
+    waiting = TicketRepository(session).waiting_by_prefix(hall_id, service_date(now))
     publish_on_commit(session, notices.hall_channel(hall_id), notices.counts_event(waiting))

@@ -6,7 +6,7 @@ fails on any that has neither a permission nor a place on the public list.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -14,11 +14,10 @@ from fastapi import Depends, Request
 from zhishui.audit.recorder import Actor, set_actor
 from zhishui.identity.policy import Permission
 from zhishui.identity.principal import StaffPrincipal, TaxpayerPrincipal
-from zhishui.identity.repository import GrantRepository, StaffRepository, WebSessionRepository
+from zhishui.identity.repository import StaffRepository, WebSessionRepository
 from zhishui.identity.tokens import SESSION_COOKIE, hash_token
 from zhishui.kit.errors import NotAuthenticated, PermissionDenied
 from zhishui.kit.masking import mask_phone
-from zhishui.org.models import OrgUnit
 from zhishui.web.deps import ClockDep, SessionDep, client_ip
 
 
@@ -26,27 +25,21 @@ def _staff_from_cookie(request: Request, session: SessionDep, clock: ClockDep) -
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
-    web_session = WebSessionRepository(session).live_by_token_hash(hash_token(token), clock.now())
-    if web_session is None or web_session.staff_id is None:
+    row = WebSessionRepository(session).signed_in_staff(hash_token(token), clock.now())
+    if row is None:
         return None
-    staff_repo = StaffRepository(session)
-    staff = staff_repo.get(web_session.staff_id)
-    if staff is None or not staff.active:
-        return None
-    unit = session.get(OrgUnit, staff.org_unit_id)
-    assert unit is not None  # foreign key
-    roles = staff_repo.roles(staff.id)
+    roles, permissions = StaffRepository(session).roles_and_permissions(row.id)
     principal = StaffPrincipal(
-        id=staff.id,
-        username=staff.username,
-        display_name=staff.display_name,
-        org_unit_id=unit.id,
-        org_unit_name=unit.name,
-        org_path=unit.path,
+        id=row.id,
+        username=row.username,
+        display_name=row.display_name,
+        org_unit_id=row.org_unit_id,
+        org_unit_name=row.org_unit_name,
+        org_path=row.org_path,
         roles=roles,
-        permissions=GrantRepository(session).permissions_for(roles),
+        permissions=permissions,
     )
-    set_actor(session, Actor(principal.actor_label, org_unit_id=unit.id, ip=client_ip(request)))
+    set_actor(session, Actor(principal.actor_label, org_unit_id=row.org_unit_id, ip=client_ip(request)))
     request.state.staff = principal
     return principal
 
@@ -58,7 +51,7 @@ def optional_staff(request: Request, session: SessionDep, clock: ClockDep) -> St
     return _staff_from_cookie(request, session, clock)
 
 
-def current_staff(staff: Annotated[StaffPrincipal | None, Depends(optional_staff)]) -> StaffPrincipal:
+async def current_staff(staff: Annotated[StaffPrincipal | None, Depends(optional_staff)]) -> StaffPrincipal:
     if staff is None:
         raise NotAuthenticated("请先登录")
     return staff
@@ -68,10 +61,10 @@ OptionalStaff = Annotated[StaffPrincipal | None, Depends(optional_staff)]
 CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]
 
 
-def require(*permissions: Permission) -> Callable[..., StaffPrincipal]:
+def require(*permissions: Permission) -> Callable[..., Awaitable[StaffPrincipal]]:
     """A dependency that lets the route run only for staff holding every one of `permissions`."""
 
-    def dependency(staff: CurrentStaff) -> StaffPrincipal:
+    async def dependency(staff: CurrentStaff) -> StaffPrincipal:
         missing = [p for p in permissions if not staff.can(p)]
         if missing:
             raise PermissionDenied("您没有执行此操作的权限")
@@ -92,7 +85,7 @@ def optional_taxpayer(request: Request, session: SessionDep, clock: ClockDep) ->
     return TaxpayerPrincipal(session_id=web_session.id, phone=web_session.taxpayer_phone)
 
 
-def current_taxpayer(
+async def current_taxpayer(
     taxpayer: Annotated[TaxpayerPrincipal | None, Depends(optional_taxpayer)],
 ) -> TaxpayerPrincipal:
     if taxpayer is None:

@@ -5,7 +5,7 @@ import hashlib
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Result, Select, func, or_, select, text, update
+from sqlalchemy import ColumnElement, Result, Row, Select, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from zhishui.audit.models import AuditEntry
@@ -25,6 +25,16 @@ class StaffRepository(Repository[Staff]):
     def roles(self, staff_id: int) -> frozenset[str]:
         rows = self.session.execute(select(StaffRole.role).where(StaffRole.staff_id == staff_id)).scalars()
         return frozenset(rows)
+
+    def roles_and_permissions(self, staff_id: int) -> tuple[frozenset[str], frozenset[str]]:
+        """The staff member's roles and everything those roles grant, in one query."""
+        rows = self.session.execute(
+            select(StaffRole.role, RolePermission.permission)
+            .outerjoin(RolePermission, RolePermission.role == StaffRole.role)
+            .where(StaffRole.staff_id == staff_id)
+        ).all()
+        roles = frozenset(role for role, _ in rows)
+        return roles, frozenset(permission for _, permission in rows if permission is not None)
 
     def roles_by_staff(self, staff_ids: Sequence[int]) -> dict[int, frozenset[str]]:
         out: dict[int, set[str]] = {sid: set() for sid in staff_ids}
@@ -81,14 +91,6 @@ class GrantRepository(Repository[RolePermission]):
         self.session.flush()
         return len(new - old), len(old - new)
 
-    def permissions_for(self, roles: frozenset[str]) -> frozenset[str]:
-        if not roles:
-            return frozenset()
-        rows = self.session.execute(
-            select(RolePermission.permission).where(RolePermission.role.in_(sorted(roles)))
-        ).scalars()
-        return frozenset(rows)
-
 
 class WebSessionRepository(Repository[WebSession]):
     model = WebSession
@@ -101,6 +103,28 @@ class WebSessionRepository(Repository[WebSession]):
                 WebSession.expires_at > now,
             )
         )
+
+    def signed_in_staff(self, token_hash: str, now: dt.datetime) -> Row[int, str, str, int, str, str] | None:
+        """The active staff member behind a live session and their unit, in one query (every staff
+        request asks this first, so it reads columns, not whole rows)."""
+        return self.session.execute(
+            select(
+                Staff.id,
+                Staff.username,
+                Staff.display_name,
+                OrgUnit.id.label("org_unit_id"),
+                OrgUnit.name.label("org_unit_name"),
+                OrgUnit.path.label("org_path"),
+            )
+            .join(WebSession, WebSession.staff_id == Staff.id)
+            .join(OrgUnit, OrgUnit.id == Staff.org_unit_id)
+            .where(
+                WebSession.token_hash == token_hash,
+                WebSession.revoked_at.is_(None),
+                WebSession.expires_at > now,
+                Staff.active.is_(True),
+            )
+        ).one_or_none()
 
     def revoke(self, session_id: int, now: dt.datetime) -> None:
         self.session.execute(
