@@ -188,16 +188,13 @@ def act_at_triage(
     matter_code: str | None = None,
 ) -> TriageOutcome:
     """One of the triage desk's buttons on a visit that has arrived."""
+    if action in ("quick", "self"):
+        # Compare-and-set against the visit as the caller read it: no claim first, which would
+        # make a second desk wait and then re-route the person the first desk just routed.
+        zone = Zone.QUICK if action == "quick" else Zone.SELF
+        return TriageOutcome(visit_service.send_to(session, visit, zone, now=now, staff_id=staff_id), None)
     if action != "arrive":
-        _claim(session, visit, (Zone.TRIAGE, Zone.QUICK, Zone.SELF))
-    if action == "quick":
-        return TriageOutcome(
-            visit_service.send_to(session, visit, Zone.QUICK, now=now, staff_id=staff_id), None
-        )
-    if action == "self":
-        return TriageOutcome(
-            visit_service.send_to(session, visit, Zone.SELF, now=now, staff_id=staff_id), None
-        )
+        _claim(session, visit, visit_service.ROUTABLE_ZONES)
     if action == "ticket":
         ticket = visit_service.escalate(session, visit, now=now, staff_id=staff_id, matter_code=matter_code)
         return TriageOutcome(visit, ticket)

@@ -42,6 +42,26 @@ class DeskRepository(Repository[Visit]):
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
+    def move(self, visit_id: int, hall_id: int, *, seen: tuple[str, str], to: tuple[str, str]) -> bool:
+        """Compare-and-set an active visit from the (zone, stage) the caller saw to another one.
+
+        False when the visit has moved, finished or changed stage since it was read: on PostgreSQL a
+        second desk routing the same person waits for the first to commit and then matches nothing.
+        """
+        result = self.session.execute(
+            update(Visit)
+            .where(
+                Visit.id == visit_id,
+                Visit.hall_id == hall_id,
+                Visit.status == VisitStatus.ACTIVE,
+                Visit.zone == seen[0],
+                Visit.stage == seen[1],
+            )
+            .values(zone=to[0], stage=to[1], handled_by=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
     def arrivals(self, hall_id: int, since: dt.datetime, *, limit: int = 20) -> Sequence[Visit]:
         """The hall's visits that arrived at or after `since`, newest first."""
         return self.list(

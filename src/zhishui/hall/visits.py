@@ -6,12 +6,14 @@ import datetime as dt
 from collections.abc import Sequence
 
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
 from zhishui.catalog.models import Matter
 from zhishui.catalog.repository import MatterRepository
 from zhishui.hall import notices
+from zhishui.hall.desk_repository import DeskRepository
 from zhishui.hall.models import Ticket, Visit, VisitMatter
-from zhishui.hall.policy import OFFLINE_REASONS, PRIORITY_GROUPS, VisitStatus, Zone
+from zhishui.hall.policy import OFFLINE_REASONS, PRIORITY_GROUPS, ZONE_LABELS, VisitStatus, Zone
 from zhishui.hall.repository import QueueRepository, VisitRepository
 from zhishui.hall.tickets import issue_ticket
 from zhishui.kit.errors import Conflict, InvalidInput, NotFound
@@ -28,6 +30,9 @@ SELF_ACTIONS = {
     "assist": (("present", "assisted"), "assisted", "self_assisted"),
     "finish": (("present", "assisted"), "done", "self_finished"),
 }
+# Where a visit may be routed from (a ticket or a finished visit stays where it is).
+ROUTABLE_ZONES = (Zone.TRIAGE, Zone.QUICK, Zone.SELF)
+ROUTED_ELSEWHERE = "该纳税人已被分流、已取号或已结束，请刷新"
 
 
 def _matters(session: Session, codes: Sequence[str]) -> list[Matter]:
@@ -87,14 +92,27 @@ def visit_in_hall(session: Session, hall_id: int, visit_id: int) -> Visit:
 
 
 def send_to(session: Session, visit: Visit, zone: Zone, *, now: dt.datetime, staff_id: int | None) -> Visit:
-    """Route a visit to the quick desk or the self-service zone (no ticket, no number)."""
+    """Route a visit to the quick desk or the self-service zone (no ticket, no number).
+
+    Compare-and-set on the zone and stage the caller read: of two desks sending the same person to
+    different places at once, one does and the other is told the person has moved.
+    """
     if zone not in (Zone.QUICK, Zone.SELF):
         raise InvalidInput("zone", "只能分流到快办区或自助办税区")
-    if visit.status != VisitStatus.ACTIVE or visit.zone not in (Zone.TRIAGE, Zone.QUICK, Zone.SELF):
-        raise Conflict("该到厅记录已分流或已结束")
-    visit.zone = zone
-    visit.stage = "waiting" if zone == Zone.QUICK else "present"
-    visit.handled_by = None
+    if visit.zone == zone and visit.status == VisitStatus.ACTIVE:
+        raise Conflict(f"该纳税人已在{ZONE_LABELS[zone]}")
+    if visit.status != VisitStatus.ACTIVE or visit.zone not in ROUTABLE_ZONES:
+        raise Conflict(ROUTED_ELSEWHERE)
+    stage = "waiting" if zone == Zone.QUICK else "present"
+    moved = DeskRepository(session).move(
+        visit.id, visit.hall_id, seen=(visit.zone, visit.stage), to=(zone.value, stage)
+    )
+    if not moved:
+        session.refresh(visit)
+        raise Conflict(ROUTED_ELSEWHERE)
+    # The row is written; the loaded object learns the new values without another statement.
+    for name, value in (("zone", zone.value), ("stage", stage), ("handled_by", None)):
+        set_committed_value(visit, name, value)
     VisitRepository(session).add_step(visit.id, f"sent_{zone.value}", now, staff_id=staff_id)
     publish_on_commit(session, notices.hall_channel(visit.hall_id), {"type": "zone", "zone": zone.value})
     session.flush()
