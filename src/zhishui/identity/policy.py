@@ -57,6 +57,9 @@ class Permission(enum.StrEnum):
     HALL_BOARD = "hall.board"  # the managers' live hall board
     HALL_MANAGE = "hall.manage"  # queues, stations, thresholds, screen keys
     CALENDAR_MANAGE = "calendar.manage"  # the working-day calendar: holidays and swapped days
+    BOOKING_MANAGE = "booking.manage"  # slot templates, blackouts, capacity, blocks, bulk cancel, load
+    BOOKING_CHECK_IN = "booking.check_in"  # check a booking in at the triage desk or on its behalf
+    BOOKING_REVIEW = "booking.review"  # pre-review of booked taxpayers' materials
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -72,6 +75,9 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.HALL_BOARD: "查看大厅实时看板",
     Permission.HALL_MANAGE: "设置队列、工位与叫号规则",
     Permission.CALENDAR_MANAGE: "维护工作日历（节假日与调休）",
+    Permission.BOOKING_MANAGE: "管理预约时段与预约",
+    Permission.BOOKING_CHECK_IN: "预约签到",
+    Permission.BOOKING_REVIEW: "预约材料预审",
     Permission.ORG_READ: "查看机构与服务点",
     Permission.ORG_MANAGE: "维护机构与服务点",
     Permission.STAFF_MANAGE: "管理人员账号",
@@ -87,9 +93,21 @@ _FRONT_LINE = {
 }
 
 DEFAULT_GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.TRIAGE: frozenset(_FRONT_LINE | {Permission.HALL_TRIAGE, Permission.HALL_FLOOR}),
-    Role.QUICK_DESK: frozenset(_FRONT_LINE | {Permission.HALL_FLOOR, Permission.HALL_TRIAGE}),
-    Role.STUDIO: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL, Permission.HALL_STATION}),
+    Role.TRIAGE: frozenset(
+        _FRONT_LINE
+        | {
+            Permission.HALL_TRIAGE,
+            Permission.HALL_FLOOR,
+            Permission.BOOKING_CHECK_IN,
+            Permission.BOOKING_REVIEW,
+        }
+    ),
+    Role.QUICK_DESK: frozenset(
+        _FRONT_LINE | {Permission.HALL_FLOOR, Permission.HALL_TRIAGE, Permission.BOOKING_CHECK_IN}
+    ),
+    Role.STUDIO: frozenset(
+        _FRONT_LINE | {Permission.TAXPAYER_READ_FULL, Permission.HALL_STATION, Permission.BOOKING_REVIEW}
+    ),
     Role.CENTER_AGENT: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL, Permission.TAXPAYER_MANAGE}),
     Role.DEPARTMENT: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL}),
     Role.EXPERT: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL}),
@@ -108,6 +126,9 @@ DEFAULT_GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.HALL_BOARD,
             Permission.HALL_MANAGE,
             Permission.CALENDAR_MANAGE,
+            Permission.BOOKING_MANAGE,
+            Permission.BOOKING_CHECK_IN,
+            Permission.BOOKING_REVIEW,
         }
     ),
     Role.ADMIN: frozenset(Permission),
