@@ -158,10 +158,12 @@ async def run(base: str, hall: Hall, tokens: list[str], args: argparse.Namespace
             if ticket is None:
                 raise RuntimeError("nobody left to call: use fewer --calls or more phones")
             calls.append(Call(ticket["code"], sent, answered))
-            # Serve and finish it at once, so the station is free for the next call.
+            await asyncio.sleep(args.gap)
+            # Serve and finish it only after the gap, as a clerk would: a phone re-reads its ticket
+            # when told it changed, and a ticket finished within milliseconds of its call reads as
+            # finished, never as called (that was the "missed" phone of an earlier run under load).
             for action in ("start", "finish"):
                 (await clerk.post(f"{API}/tickets/{ticket['id']}/{action}")).raise_for_status()
-            await asyncio.sleep(args.gap)
         await asyncio.sleep(min(args.gap, 1.0))
     finally:
         stop.set()
