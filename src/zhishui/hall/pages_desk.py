@@ -375,157 +375,114 @@ DONE_MESSAGES = {
 }
 
 
-def _zone_context(
-    session: Session, staff: StaffPrincipal, hall: OrgUnit, zone: Zone, now: Any
-) -> dict[str, Any]:
-    finished = desk.finished_today(session, hall.id, zone, now)
-    return {
-        "hall": hall,
-        "zone": zone.value,
-        "page": ZONE_PAGES[zone],
-        "rows": desk.in_zone_today(session, hall.id, zone, now),
-        "finished": finished,
-        "average": desk.average_handling(finished),
-        "me": staff.id,
-        "action_labels": ACTION_LABELS,
-        "done_messages": DONE_MESSAGES,
-    }
+class FloorDesk:
+    """The quick desk's and the self-service zone's pages: one page, one polled list and one set of
+    buttons each, the same for both zones but for the zone itself (ZONE_PAGES holds what differs).
 
+    A dependency, so each route below only names its path, its zone and the actions it accepts.
+    """
 
-def _zone_page(
-    request: Request,
-    session: Session,
-    clock: Any,
-    templates: Any,
-    staff: StaffPrincipal,
-    hall_id: int | None,
-    zone: Zone,
-) -> Response:
-    try:
-        hall = resolve_hall(session, staff, hall_id)
-    except HallChoiceNeeded as choice:
-        return _chooser(request, templates, choice.halls, f"/hall/{zone.value}", ZONE_LABELS[zone])
-    context = _zone_context(session, staff, hall, zone, clock.now())
-    context["htmx_config"] = HTMX_CONFIG
-    return templates.TemplateResponse(request, "hall/desk/zone.html", context)  # type: ignore[no-any-return]
+    def __init__(
+        self,
+        request: Request,
+        session: SessionDep,
+        clock: ClockDep,
+        templates: TemplatesDep,
+        staff: FloorStaff,
+    ) -> None:
+        self.request = request
+        self.session = session
+        self.clock = clock
+        self.templates = templates
+        self.staff = staff
 
-
-def _zone_list(
-    request: Request,
-    session: Session,
-    clock: Any,
-    templates: Any,
-    staff: StaffPrincipal,
-    hall_id: int | None,
-    zone: Zone,
-) -> Response:
-    hall = resolve_hall(session, staff, hall_id)
-    context = _zone_context(session, staff, hall, zone, clock.now())
-    return templates.TemplateResponse(request, "hall/desk/_zone_list.html", context)  # type: ignore[no-any-return]
-
-
-def _zone_act(
-    request: Request,
-    session: Session,
-    clock: Any,
-    templates: Any,
-    staff: StaffPrincipal,
-    visit_id: int,
-    zone: Zone,
-    action: str,
-) -> Response:
-    visit = _visit_of(session, staff, visit_id)
-    hall = ensure_hall_in_scope(session, staff, visit.hall_id)
-    now = clock.now()
-    outcome, error = _attempt(
-        session, lambda: desk.zone_step(session, visit, zone, action, now=now, staff_id=staff.id)
-    )
-    context = _zone_context(session, staff, hall, zone, now)
-    context.update(
-        {
-            "error": error,
-            "ticket": outcome.ticket if outcome else None,
-            "done_action": action,
-            "message": True,
+    def _context(self, hall: OrgUnit, zone: Zone, now: Any) -> dict[str, Any]:
+        finished = desk.finished_today(self.session, hall.id, zone, now)
+        return {
+            "hall": hall,
+            "zone": zone.value,
+            "page": ZONE_PAGES[zone],
+            "rows": desk.in_zone_today(self.session, hall.id, zone, now),
+            "finished": finished,
+            "average": desk.average_handling(finished),
+            "me": self.staff.id,
+            "action_labels": ACTION_LABELS,
+            "done_messages": DONE_MESSAGES,
         }
-    )
-    return templates.TemplateResponse(  # type: ignore[no-any-return]
-        request, "hall/desk/_zone_list.html", context, status_code=error.status_code if error else 200
-    )
+
+    def _render(self, name: str, context: dict[str, Any], status_code: int = 200) -> Response:
+        return self.templates.TemplateResponse(self.request, name, context, status_code=status_code)
+
+    def page(self, zone: Zone, hall_id: int | None) -> Response:
+        try:
+            hall = resolve_hall(self.session, self.staff, hall_id)
+        except HallChoiceNeeded as choice:
+            return _chooser(
+                self.request, self.templates, choice.halls, f"/hall/{zone.value}", ZONE_LABELS[zone]
+            )
+        context = self._context(hall, zone, self.clock.now())
+        context["htmx_config"] = HTMX_CONFIG
+        return self._render("hall/desk/zone.html", context)
+
+    def listing(self, zone: Zone, hall_id: int | None) -> Response:
+        """The list alone: the page polls it."""
+        hall = resolve_hall(self.session, self.staff, hall_id)
+        return self._render("hall/desk/_zone_list.html", self._context(hall, zone, self.clock.now()))
+
+    def act(self, zone: Zone, visit_id: int, action: str) -> Response:
+        """A button on a person's row; the list comes back with the outcome (or the refusal) above it."""
+        session, staff = self.session, self.staff
+        visit = _visit_of(session, staff, visit_id)
+        hall = ensure_hall_in_scope(session, staff, visit.hall_id)
+        now = self.clock.now()
+        outcome, error = _attempt(
+            session, lambda: desk.zone_step(session, visit, zone, action, now=now, staff_id=staff.id)
+        )
+        context = self._context(hall, zone, now)
+        context.update(
+            {
+                "error": error,
+                "ticket": outcome.ticket if outcome else None,
+                "done_action": action,
+                "message": True,
+            }
+        )
+        return self._render(
+            "hall/desk/_zone_list.html", context, status_code=error.status_code if error else 200
+        )
+
+
+Floor = Annotated[FloorDesk, Depends()]
 
 
 @router.get("/hall/quick", response_class=HTMLResponse)
-def quick_page(
-    request: Request,
-    session: SessionDep,
-    clock: ClockDep,
-    templates: TemplatesDep,
-    staff: FloorStaff,
-    hall_id: HallParam = None,
-) -> Response:
-    return _zone_page(request, session, clock, templates, staff, hall_id, Zone.QUICK)
+def quick_page(floor: Floor, hall_id: HallParam = None) -> Response:
+    return floor.page(Zone.QUICK, hall_id)
 
 
 @router.get("/hall/quick/list", response_class=HTMLResponse)
-def quick_list(
-    request: Request,
-    session: SessionDep,
-    clock: ClockDep,
-    templates: TemplatesDep,
-    staff: FloorStaff,
-    hall_id: HallParam = None,
-) -> Response:
-    return _zone_list(request, session, clock, templates, staff, hall_id, Zone.QUICK)
+def quick_list(floor: Floor, hall_id: HallParam = None) -> Response:
+    return floor.listing(Zone.QUICK, hall_id)
 
 
 @router.post("/hall/quick/{visit_id}/{action}", response_class=HTMLResponse)
-def quick_act(
-    request: Request,
-    visit_id: RowIdPath,
-    action: Literal["start", "finish", "escalate"],
-    session: SessionDep,
-    clock: ClockDep,
-    templates: TemplatesDep,
-    staff: FloorStaff,
-) -> Response:
-    return _zone_act(request, session, clock, templates, staff, visit_id, Zone.QUICK, action)
+def quick_act(floor: Floor, visit_id: RowIdPath, action: Literal["start", "finish", "escalate"]) -> Response:
+    return floor.act(Zone.QUICK, visit_id, action)
 
 
 @router.get("/hall/self", response_class=HTMLResponse)
-def self_page(
-    request: Request,
-    session: SessionDep,
-    clock: ClockDep,
-    templates: TemplatesDep,
-    staff: FloorStaff,
-    hall_id: HallParam = None,
-) -> Response:
-    return _zone_page(request, session, clock, templates, staff, hall_id, Zone.SELF)
+def self_page(floor: Floor, hall_id: HallParam = None) -> Response:
+    return floor.page(Zone.SELF, hall_id)
 
 
 @router.get("/hall/self/list", response_class=HTMLResponse)
-def self_list(
-    request: Request,
-    session: SessionDep,
-    clock: ClockDep,
-    templates: TemplatesDep,
-    staff: FloorStaff,
-    hall_id: HallParam = None,
-) -> Response:
-    return _zone_list(request, session, clock, templates, staff, hall_id, Zone.SELF)
+def self_list(floor: Floor, hall_id: HallParam = None) -> Response:
+    return floor.listing(Zone.SELF, hall_id)
 
 
 @router.post("/hall/self/{visit_id}/{action}", response_class=HTMLResponse)
-def self_act(
-    request: Request,
-    visit_id: RowIdPath,
-    action: Literal["assist", "finish", "escalate"],
-    session: SessionDep,
-    clock: ClockDep,
-    templates: TemplatesDep,
-    staff: FloorStaff,
-) -> Response:
-    return _zone_act(request, session, clock, templates, staff, visit_id, Zone.SELF, action)
+def self_act(floor: Floor, visit_id: RowIdPath, action: Literal["assist", "finish", "escalate"]) -> Response:
+    return floor.act(Zone.SELF, visit_id, action)
 
 
 # --- kiosk (自助取号机) -----------------------------------------------------------------------------------
