@@ -134,15 +134,19 @@ class Candidate:
     queue_id: int | None = None  # lets one read of several queues be ordered queue by queue
 
     def in_slot(self, now: dt.datetime) -> bool:
-        """Checked in for an appointment whose slot is running now."""
-        return (
-            self.slot_start is not None
-            and self.slot_end is not None
-            and self.slot_start <= now < self.slot_end
-        )
+        """Checked in for an appointment whose slot has started.
+
+        The priority has no end: whether the taxpayer came in time was judged at check-in (a late
+        arrival's ticket carries no slot at all), and someone who did must not lose their place
+        because the hall, not they, ran late past the slot's end. `slot_end` stays on the ticket for
+        the record; the order does not read it.
+        """
+        return self.slot_start is not None and self.slot_start <= now
 
 
-def _rank(c: Candidate, now: dt.datetime, priority_groups: frozenset[str]) -> tuple[int, dt.datetime, int]:
+def _rank(
+    c: Candidate, now: dt.datetime, priority_groups: frozenset[str]
+) -> tuple[int, dt.datetime, dt.datetime, int]:
     if c.in_slot(now):
         tier = 0
     elif c.priority_group is not None and c.priority_group in priority_groups:
@@ -151,7 +155,7 @@ def _rank(c: Candidate, now: dt.datetime, priority_groups: frozenset[str]) -> tu
         tier = 2
     # Within a tier: first come, first served (appointments by their slot's start, then arrival).
     first = c.slot_start if tier == 0 and c.slot_start is not None else c.queued_at
-    return tier, first, c.id
+    return tier, first, c.queued_at, c.id
 
 
 def call_order(
@@ -164,8 +168,9 @@ def call_order(
 ) -> list[Candidate]:
     """Waiting tickets in the order they should be called.
 
-    Appointment holders checked in for the slot running now come first, then the priority groups, then
-    everyone else by arrival. `recent_jumps` are the latest calls of these queues, newest first, each
+    Appointment holders checked in whose slot has started come first (by slot start, then arrival; an
+    early arrival waits as a walk-in until its slot starts), then the priority groups, then everyone
+    else by arrival. `recent_jumps` are the latest calls of these queues, newest first, each
     True when that call went ahead of an earlier walk-in. After `cap` such calls in a row the earliest
     walk-in goes first, so nobody waits forever behind a stream of priority arrivals.
     """

@@ -61,9 +61,48 @@ def test_an_appointment_checked_in_for_the_running_slot_goes_first_of_all() -> N
     assert order([walk_in(1, 1), priority(2, 2), booked(3, 50, 60, 90)], now=65) == [3, 2, 1]
 
 
-def test_an_appointment_outside_its_slot_waits_like_a_walk_in() -> None:
+def test_an_appointment_whose_slot_has_not_started_waits_like_a_walk_in() -> None:
     early = booked(3, 20, 120, 150)
     assert order([walk_in(1, 1), early, walk_in(2, 30)], now=65) == [1, 3, 2]
+
+
+def test_an_early_arrival_moves_ahead_the_minute_its_slot_starts() -> None:
+    waiting = [walk_in(1, 1), booked(2, 20, 60, 90), walk_in(3, 30)]
+    assert order(waiting, now=59.9) == [1, 2, 3]
+    assert order(waiting, now=60) == [2, 1, 3]
+
+
+@pytest.mark.parametrize(
+    ("now", "first"),
+    [
+        (60, 3),  # the slot starts
+        (89, 3),  # inside it
+        (90, 3),  # its end: the hall runs late, the person who came in time keeps the place
+        (240, 3),  # long past the end
+    ],
+)
+def test_an_appointment_keeps_its_priority_from_the_slot_start_until_it_is_called(
+    now: float, first: int
+) -> None:
+    waiting = [walk_in(1, 1), priority(2, 2), booked(3, 55, 60, 90), walk_in(4, 100)]
+    assert order(waiting, now=now)[0] == first
+
+
+@pytest.mark.parametrize(
+    ("waiting", "expected"),
+    [
+        # the earlier slot first, whoever checked in first
+        ([booked(1, 5, 90, 120), booked(2, 50, 60, 90)], [2, 1]),
+        # the same slot: by arrival, not by ticket id
+        ([booked(2, 50, 60, 90), booked(1, 55, 60, 90)], [2, 1]),
+        # a late arrival's ticket carries no slot: an ordinary walk-in
+        ([walk_in(1, 1), Candidate(2, at(95)), booked(3, 70, 60, 90)], [3, 1, 2]),
+    ],
+)
+def test_appointments_are_called_by_slot_start_then_arrival(
+    waiting: list[Candidate], expected: list[int]
+) -> None:
+    assert order(waiting, now=100) == expected
 
 
 def test_an_unconfigured_group_gets_no_priority() -> None:
@@ -83,6 +122,12 @@ def test_the_fairness_cap_lets_a_walk_in_through_after_a_run_of_priority_calls(
     jumps: list[bool], first: int
 ) -> None:
     assert order([walk_in(1, 1), priority(2, 30), walk_in(3, 40)], jumps=jumps)[0] == first
+
+
+def test_the_fairness_cap_also_holds_against_a_run_of_appointments() -> None:
+    waiting = [walk_in(1, 1), booked(2, 40, 60, 90), booked(3, 45, 60, 90)]
+    assert order(waiting, now=70, jumps=[True, True, True])[0] == 1
+    assert order(waiting, now=70, jumps=[True, False, True]) == [2, 3, 1]
 
 
 def test_a_cap_of_zero_switches_fairness_off() -> None:
