@@ -57,8 +57,14 @@ def issue_ticket(
     *,
     now: dt.datetime,
     staff_id: int | None = None,
+    slot_start: dt.datetime | None = None,
+    slot_end: dt.datetime | None = None,
 ) -> Ticket:
-    """A numbered ticket (A001 …) for the visit in the queue; the number comes from the day's counter."""
+    """A numbered ticket (A001 …) for the visit in the queue; the number comes from the day's counter.
+
+    `slot_start`/`slot_end`: a checked-in appointment's slot (booking check-in), set before the SMS
+    counts the people ahead, so the count already knows the ticket's priority.
+    """
     if queue.hall_id != visit.hall_id:
         raise InvalidInput("queue_id", "队列不属于该办税服务厅")
     if visit.status != VisitStatus.ACTIVE:
@@ -76,6 +82,8 @@ def issue_ticket(
         code=ticket_code(queue.prefix, number),
         status=TicketStatus.WAITING,
         priority_group=visit.priority_group,
+        slot_start=slot_start,
+        slot_end=slot_end,
         queued_at=visit.arrived_at,
         issued_at=now,
         token=secrets.token_urlsafe(16),
