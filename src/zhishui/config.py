@@ -49,11 +49,18 @@ class Settings(BaseSettings):
     demo_password: str = "demo1234"
     # The kiosk's ESC/POS ticket printer: "" for none, "host:port" for a network printer (hall.printing).
     ticket_printer: str = ""
+    # Pre-review uploads (booking.prereview_storage): stored outside the web root, never under
+    # web/static; unset: <data_dir>/uploads.
+    upload_dir: Path | None = None
+    upload_max_file_bytes: int = 10 * 1024 * 1024  # per file
+    upload_max_files: int = 10  # per pre-review
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite:///{(self.data_dir / 'zhishui.db').as_posix()}"
+        if self.upload_dir is None:
+            self.upload_dir = self.data_dir / "uploads"
         return self
 
     @property
