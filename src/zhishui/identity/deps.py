@@ -89,7 +89,8 @@ async def current_taxpayer(
     taxpayer: Annotated[TaxpayerPrincipal | None, Depends(optional_taxpayer)],
 ) -> TaxpayerPrincipal:
     if taxpayer is None:
-        raise NotAuthenticated("请先用手机验证码登录")
+        # Pages name the sign-in to send a browser to: taxpayer pages live outside /my too (/booking/…).
+        raise NotAuthenticated("请先用手机验证码登录", extra={"login": "/my/login"})
     return taxpayer
 
 

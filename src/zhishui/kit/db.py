@@ -90,15 +90,18 @@ def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
-def insert_ignoring_conflicts(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> None:
-    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL: parallel seeders never collide."""
+def insert_ignoring_conflicts(session: Session, model: type[Base], rows: list[dict[str, Any]]) -> int:
+    """INSERT … ON CONFLICT DO NOTHING on SQLite and PostgreSQL: parallel seeders never collide.
+
+    Returns how many rows were inserted (0: every row was already there)."""
     if not rows:
-        return
+        return 0
     from sqlalchemy.dialects.postgresql import insert as pg_insert
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(model).values(rows).on_conflict_do_nothing())
+    result = session.execute(insert(model).values(rows).on_conflict_do_nothing())
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 @contextmanager

@@ -84,7 +84,9 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse(body, status_code=exc.status_code, headers=headers)
         if isinstance(exc, NotAuthenticated):
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-            login = "/my/login" if request.url.path.startswith("/my") else "/login"
+            login = exc.extra.get("login") or (
+                "/my/login" if request.url.path.startswith("/my") else "/login"
+            )
             location = f"{login}?next={quote(target)}"
             if request.headers.get("HX-Request"):
                 # An HTMX fragment request: send the whole page to the login, not the login into the fragment.
