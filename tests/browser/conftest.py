@@ -160,8 +160,11 @@ def sign_in(page: Page, url: str, username: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def hall_server(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[HallServer]:
-    """One live hall per test module: its tests share the database, so each works on its own people."""
+def hall_server(
+    browser: Browser, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[HallServer]:
+    """One live hall per test module: its tests share the database, so each works on its own people.
+    (Asks for the browser first so that without Chromium the module skips before building the hall.)"""
     db = tmp_path_factory.mktemp("hall") / "hall.db"
     shutil.copy(sqlite_template, db)
     port = _free_port()

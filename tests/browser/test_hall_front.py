@@ -12,7 +12,8 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.browser.conftest import HallServer, shot
 
-pytestmark = pytest.mark.browser
+# One live hall for the module (hall_server): its tests stay on one xdist worker to share it.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-hall-front")]
 
 TICKET_CODE = re.compile(r"^[A-D]\d{3}$")
 # The floor lists poll every 5 s: a person sent from triage shows up within one poll.

@@ -15,7 +15,8 @@ from tests.browser.conftest import HallServer, shot
 from zhishui.hall.models import Ticket
 from zhishui.hall.pages_desk import qr_svg
 
-pytestmark = pytest.mark.browser
+# One live hall for the module (hall_server): its tests stay on one xdist worker to share it.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-hall-kiosk")]
 
 
 @pytest.fixture

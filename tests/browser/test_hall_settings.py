@@ -11,7 +11,8 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import HallServer, shot
 from zhishui.hall.models import HallSettings
 
-pytestmark = pytest.mark.browser
+# One live hall for the module (hall_server): its tests stay on one xdist worker to share it.
+pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-hall-settings")]
 
 
 @pytest.fixture
