@@ -113,6 +113,17 @@ def test_triage_finds_the_matter_while_typing_and_the_quick_desk_starts_and_fini
     expect(triage.locator(f"#arrivals tr[data-visit='{visit_id}']")).to_contain_text("已办结")
 
 
+def test_the_triage_desk_gives_a_studio_ticket_and_shows_its_number(triage: Page) -> None:
+    visit_id = send_from_triage(triage, "公司不开了要注销", "注销税务登记", "取号（工作室）")
+    outcome = triage.locator("#outcome")
+    expect(outcome).to_contain_text("已取号（登记注销）")
+    code = outcome.locator(".ticket-code")
+    expect(code).to_have_text(TICKET_CODE)
+    expect(outcome).to_contain_text(re.compile(r"前面还有 \d+ 位"))
+    arrival = triage.locator(f"#arrivals tr[data-visit='{visit_id}']")
+    expect(arrival.get_by_role("link", name=code.inner_text())).to_be_visible()
+
+
 def test_the_quick_desk_escalates_a_person_to_a_studio_ticket(
     hall_server: HallServer, triage: Page, floor: Page
 ) -> None:
