@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from zhishui.booking.models import SlotTemplate
 from zhishui.catalog.models import Matter
 from zhishui.hall.layout import set_up_standard_hall
 from zhishui.hall.models import BackOfficeItem
@@ -18,6 +19,8 @@ from zhishui.org.models import OrgUnit
 from zhishui.taxpayers.models import Taxpayer
 
 BACK_OFFICE_ITEMS_PER_HALL = 12
+# Bookable hours of every demo queue: mornings and afternoons in 30-minute slots.
+BOOKING_HOURS = ((dt.time(9, 0), dt.time(11, 30)), (dt.time(13, 30), dt.time(17, 0)))
 
 
 @dataclass(frozen=True)
@@ -44,7 +47,28 @@ def seed_halls(
     county_taxpayers = session.execute(select(Taxpayer.id, Taxpayer.name).limit(400)).all()
     screens = []
     for n, hall in enumerate(halls):
-        set_up_standard_hall(session, hall.id, now=now, stations=first_hall_stations if n == 0 else 2)
+        layout = set_up_standard_hall(
+            session, hall.id, now=now, stations=first_hall_stations if n == 0 else 2
+        )
+        for i, queue in enumerate(layout.queues.values()):
+            capacity = (
+                2 + (n + i) % 3
+            )  # 2 to 4 a slot; not from `rng`, so the rest of the demo stays the same
+            for start, end in BOOKING_HOURS:
+                session.add(
+                    SlotTemplate(
+                        hall_id=hall.id,
+                        queue_id=queue.id,
+                        weekdays=[],
+                        working_days_only=True,
+                        start_time=start,
+                        end_time=end,
+                        slot_minutes=30,
+                        capacity=capacity,
+                        active=True,
+                        created_at=now,
+                    )
+                )
         key = HallSettingsRepository(session).for_hall(hall.id).screen_key
         screens.append(
             HallScreens(hall.name, f"/hall/{hall.id}/display?key={key}", f"/hall/{hall.id}/kiosk?key={key}")
@@ -62,4 +86,8 @@ def seed_halls(
                 )
             )
     session.flush()
+    from zhishui.booking.service import generate_slots_ahead
+
+    for hall in halls:
+        generate_slots_ahead(session, hall.id, now)
     return screens
