@@ -58,9 +58,11 @@ def create_app(
         stop = threading.Event()
         threads: list[threading.Thread] = []
         if settings.run_worker:
+            from zhishui.booking.tasks import BookingLoop
             from zhishui.hall.tasks import AutoModeLoop
 
             auto_mode = AutoModeLoop(session_factory, clock, app.state.broker)
+            booking = BookingLoop(session_factory, clock)
             threads = [
                 threading.Thread(
                     target=worker.run_forever,
@@ -72,6 +74,12 @@ def create_app(
                     target=auto_mode.run_forever,
                     args=(stop, settings.auto_mode_interval_seconds),
                     name="hall-auto-mode",
+                    daemon=True,
+                ),
+                threading.Thread(
+                    target=booking.run_forever,
+                    args=(stop, settings.booking_interval_seconds),
+                    name="booking",
                     daemon=True,
                 ),
             ]

@@ -35,6 +35,7 @@ class Settings(BaseSettings):
     run_worker: bool = True
     worker_interval_seconds: float = 1.0
     auto_mode_interval_seconds: float = 30.0  # how often halls in auto mode re-check their stations
+    booking_interval_seconds: float = 60.0  # how often slots ahead, reminders and no-shows are seen to
     max_body_bytes: int = 1_048_576
     # Requests a server process works on at once; the rest wait their turn. Keep it below both the
     # database pool (30 connections) and the thread pool (40 threads): see kit.middleware.InFlightLimit.
