@@ -82,7 +82,7 @@ def add_booking(
             service_date=starts_at.astimezone(SHANGHAI).date(),
             starts_at=starts_at,
             ends_at=starts_at + dt.timedelta(minutes=minutes),
-            capacity=4,
+            capacity=20,
             booked=0,
         )
         session.add(slot)
