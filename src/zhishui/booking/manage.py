@@ -30,12 +30,12 @@ from zhishui.booking.manage_repository import (
     template_spec,
 )
 from zhishui.booking.models import BlackoutDate, BookingSettings, SlotTemplate
-from zhishui.booking.policy import BookingRules, bookable_dates, generate_slots, local_date
+from zhishui.booking.policy import BookingRules, bookable_dates, local_date
+from zhishui.booking.service import generate_slots_ahead
 from zhishui.hall.repository import QueueRepository
 from zhishui.kit.errors import Conflict, InvalidInput, NotFound
 from zhishui.notify.tasks import send_later
 from zhishui.org.models import OrgUnit
-from zhishui.workdays.service import load_calendar
 
 SLOT_NOT_FOUND = "预约时段不存在或不在您的管辖范围内"
 REBOOK_PATH = "/booking"  # the taxpayer's booking pages, named in the cancellation notice
@@ -78,18 +78,15 @@ def save_settings(
 
 
 def regenerate(session: Session, hall_id: int, now: dt.datetime) -> int:
-    """Insert the slots the hall's templates give for its booking window, from now on; slots that
-    exist (and their bookings) are never touched. Returns how many slots are new."""
+    """Insert the slots the hall's templates give for its booking window (the core's generation, the
+    same the booking loop runs); slots that exist (and their bookings) are never touched. Returns how
+    many slots are new. A hall with booking switched off gets none."""
     if not booking_enabled(session, hall_id):
         return 0
-    specs = ManagedTemplateRepository(session).active_specs(hall_id)
-    if not specs:
-        return 0
-    first, last = bookable_dates(now, hall_rules(session, hall_id))
-    calendar = load_calendar(session, first, last)
-    blackouts = ManagedBlackoutRepository(session).days(hall_id, first, last)
-    slots = generate_slots(specs, first, last, is_working_day=calendar.is_working_day, blackouts=blackouts)
-    return ManagedSlotRepository(session).insert_missing(hall_id, [s for s in slots if s.starts_at > now])
+    slots = ManagedSlotRepository(session)
+    before = slots.count_of_hall(hall_id)
+    generate_slots_ahead(session, hall_id, now)
+    return slots.count_of_hall(hall_id) - before
 
 
 def _queue_ids(session: Session, hall_id: int) -> list[int]:

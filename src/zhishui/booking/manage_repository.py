@@ -17,7 +17,7 @@ from sqlalchemy import and_, case, delete, exists, func, select, update
 
 from zhishui.booking.manage_policy import LoadSlot
 from zhishui.booking.models import BlackoutDate, Booking, BookingQuota, BookingSettings, Slot, SlotTemplate
-from zhishui.booking.policy import BookingStatus, SlotSpec, TemplateSpec
+from zhishui.booking.policy import BookingStatus, TemplateSpec
 from zhishui.catalog.models import Matter
 from zhishui.hall.models import ServiceQueue
 from zhishui.kit.db import insert_ignoring_conflicts
@@ -216,30 +216,7 @@ class ManagedSlotRepository(Repository[Slot]):
     def of_day(self, hall_id: int, day: dt.date) -> list[SlotView]:
         return self._views(Slot.hall_id == hall_id, Slot.service_date == day)
 
-    def insert_missing(self, hall_id: int, specs: Sequence[SlotSpec]) -> int:
-        """Insert the slots generation asks for, ignoring those already there (and their bookings).
-        Returns how many are new."""
-        before = self._count(hall_id)
-        rows = [
-            {
-                "hall_id": hall_id,
-                "queue_id": s.queue_id,
-                "template_id": s.template_id,
-                "service_date": s.service_date,
-                "starts_at": s.starts_at,
-                "ends_at": s.ends_at,
-                "capacity": s.capacity,
-                "booked": 0,
-                "blocked": False,
-                "block_reason": "",
-            }
-            for s in specs
-        ]
-        for start in range(0, len(rows), 500):  # SQLite caps the parameters of one statement
-            insert_ignoring_conflicts(self.session, Slot, rows[start : start + 500])
-        return self._count(hall_id) - before
-
-    def _count(self, hall_id: int) -> int:
+    def count_of_hall(self, hall_id: int) -> int:
         return int(self.session.execute(select(func.count()).where(Slot.hall_id == hall_id)).scalar_one())
 
     def set_capacity(self, hall_id: int, slot_id: int, capacity: int) -> bool:
