@@ -120,6 +120,8 @@ def create_app(
 
 
 def _include_routers(app: FastAPI) -> None:
+    from zhishui.booking import check_in_api as booking_check_in_api
+    from zhishui.booking import check_in_pages as booking_check_in_pages
     from zhishui.catalog import api as catalog_api
     from zhishui.catalog import pages as catalog_pages
     from zhishui.hall import admin_pages as hall_admin_pages
@@ -154,5 +156,7 @@ def _include_routers(app: FastAPI) -> None:
         taxpayers_api,
         taxpayers_pages,
         workdays_pages,
+        booking_check_in_api,
+        booking_check_in_pages,
     ):
         app.include_router(module.router)

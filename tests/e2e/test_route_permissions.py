@@ -53,6 +53,10 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/hall/{hall_id}/kiosk/tickets/{token}"),
         ("POST", "/hall/{hall_id}/kiosk/visits"),
         ("GET", "/hall/{hall_id}/kiosk/routed"),
+        # Booking check-in at the kiosk: the same screen key (booking.check_in_pages); the booking code,
+        # QR token or phone typed into it names the booking, a phone only its bookings here today.
+        ("GET", "/hall/{hall_id}/kiosk/check-in"),
+        ("POST", "/hall/{hall_id}/kiosk/check-in"),
         # The hall's display board is an unattended TV too: it presents the hall's screen key (checked
         # in constant time, 403 when wrong), never a person's sign-in; its live stream checks the same.
         ("GET", "/hall/{hall_id}/display"),

@@ -214,6 +214,20 @@ def find(session: Session, hall_id: int, lookup: Lookup, now: dt.datetime) -> li
     return [booking]
 
 
+def _elsewhere(session: Session, booking: Booking) -> Conflict:
+    hall = CheckInRepository(session).hall_name(booking.hall_id)
+    return Conflict(f"该预约的办理地点是{hall}，请到该办税服务厅签到", code="other_hall")
+
+
+def find_here(session: Session, hall_id: int, raw: str, now: dt.datetime) -> list[BookingCard]:
+    """What the triage desk shows for a lookup: the bookings it names at this hall. Another hall's
+    booking is refused with that hall's name only, so its details stay with that hall's staff."""
+    found = find(session, hall_id, parse_lookup(raw), now)
+    if any(b.hall_id != hall_id for b in found):
+        raise _elsewhere(session, found[0])
+    return cards(session, found)
+
+
 @dataclass(frozen=True)
 class CheckInResult:
     booking: BookingCard
@@ -237,9 +251,7 @@ def check_in(
     """Check `booking` in at hall `hall_id` now: a visit and a ticket, or a Chinese refusal."""
     repo = CheckInRepository(session)
     if booking.hall_id != hall_id:
-        raise Conflict(
-            f"该预约的办理地点是{repo.hall_name(booking.hall_id)}，请到该办税服务厅签到", code="other_hall"
-        )
+        raise _elsewhere(session, booking)
     status = BookingStatus(booking.status)
     if status is BookingStatus.CHECKED_IN:
         return _again(session, booking)
