@@ -26,8 +26,8 @@ class Settings(BaseSettings):
     secret_key: str = DEV_SECRET
     host: str = "127.0.0.1"
     port: int = 8000
-    # The address taxpayers' phones reach this service at (https://…), for links in SMS and QR codes;
-    # empty: links are relative to the page that shows them.
+    # The address taxpayers' phones reach this service at (https://…), for links in SMS and QR codes.
+    # Required in production; in development a request's links use the address it came in at.
     public_url: str = ""
     # Addresses of reverse proxies whose X-Forwarded-For is trusted, so that per-address limits see
     # the taxpayer's address rather than the proxy's ("*" trusts any: only behind a closed network).
@@ -74,6 +74,9 @@ class Settings(BaseSettings):
             return
         if self.secret_key == DEV_SECRET or len(self.secret_key) < 32:
             raise UnsafeSettings("ZHISHUI_SECRET_KEY must be set to a random value of 32+ characters")
+        if not self.public_url.startswith(("https://", "http://")):
+            # Every SMS and QR code links to it: a phone cannot open a link without an address.
+            raise UnsafeSettings("ZHISHUI_PUBLIC_URL must be the address phones reach this service at")
 
 
 @lru_cache

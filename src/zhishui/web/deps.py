@@ -29,7 +29,9 @@ def get_session(request: Request) -> Iterator[Session]:
     with transaction(state.session_factory) as session:
         session.info["broker"] = state.broker
         session.info["clock"] = state.clock
-        session.info["public_url"] = state.settings.public_url.rstrip("/")
+        # Links in SMS and QR codes: the configured address, else (development) the one asked at.
+        public_url = state.settings.public_url or str(request.base_url)
+        session.info["public_url"] = public_url.rstrip("/")
         set_actor(session, Actor("anonymous", ip=client_ip(request)))
         yield session
 
