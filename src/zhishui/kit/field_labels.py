@@ -34,6 +34,20 @@ FIELD_LABELS: dict[str, str] = {
     "opening_hours": "办公时间",
     "matter_ids": "可办事项",
     "note": "备注",
+    # hall settings
+    "auto_mode": "自动切换",
+    "high_watermark": "转前台的等候人数",
+    "max_wait_minutes": "最长等候分钟数",
+    "back_after_empty_minutes": "无人等候转后台分钟数",
+    "min_dwell_minutes": "模式最短停留分钟数",
+    "priority_cap": "连续优先叫号上限",
+    "recall_limit": "重呼次数上限",
+    "almost_turn_ahead": "即将到号提醒位数",
+    "minutes_per_ticket": "每号平均办理分钟数",
+    "mode": "工位模式",
+    # working-day calendar
+    "working": "是否工作日",
+    "file": "文件",
 }
 
 
