@@ -100,7 +100,10 @@ def insert_ignoring_conflicts(session: Session, model: type[Base], rows: list[di
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    result = session.execute(insert(model).values(rows).on_conflict_do_nothing())
+    # Without preserve_rowcount, PostgreSQL (psycopg) reports -1 for an INSERT.
+    result = session.execute(
+        insert(model).values(rows).on_conflict_do_nothing(), execution_options={"preserve_rowcount": True}
+    )
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
