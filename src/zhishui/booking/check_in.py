@@ -35,6 +35,7 @@ from zhishui.booking.policy import (
     PRE_REVIEW_STATUS_LABELS,
     Arrival,
     BookingStatus,
+    CheckInDecision,
     PreReviewStatus,
     booking_refusal,
     classify_check_in,
@@ -57,6 +58,9 @@ NOT_RECOGNISED = "无法识别：请输入 8 位预约码（如 ACEF-3479）或 
 NOT_FOUND_CODE = "未找到该预约，请核对预约码，或到导税台咨询"
 NOT_FOUND_PHONE = "该手机号码今天在本厅没有待签到的预约，请核对号码，或到导税台咨询"
 NOTHING_TYPED = "请输入预约码或手机号码，或扫描预约二维码"
+
+# States of a booking whose person came and got a ticket (a late one may already be a no-show).
+ARRIVED = frozenset({BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW})
 
 ARRIVAL_LABELS = {
     Arrival.EARLY: "提前到达",
@@ -152,7 +156,10 @@ class BookingCard:
 
     @property
     def can_check_in(self) -> bool:
-        return self.status is BookingStatus.CONFIRMED
+        """Confirmed, or a no-show who came late today and has no ticket yet (check_in decides the day)."""
+        return self.status is BookingStatus.CONFIRMED or (
+            self.status is BookingStatus.NO_SHOW and self.ticket_code is None
+        )
 
     @property
     def slot_text(self) -> str:
@@ -246,35 +253,48 @@ class CheckInResult:
 
 
 def check_in(
-    session: Session, booking: Booking, hall_id: int, *, now: dt.datetime, staff_id: int | None = None
+    session: Session,
+    booking: Booking,
+    hall_id: int,
+    *,
+    now: dt.datetime,
+    staff_id: int | None = None,
+    _again_after_race: bool = True,
 ) -> CheckInResult:
-    """Check `booking` in at hall `hall_id` now: a visit and a ticket, or a Chinese refusal."""
+    """Check `booking` in at hall `hall_id` now: a visit and a ticket, or a Chinese refusal.
+
+    A booking the no-show task already marked (its slot ended more than the grace period ago) still
+    gets a plain ticket the same day, like any late arrival; it stays a no-show, and is told so.
+    """
     repo = CheckInRepository(session)
     if booking.hall_id != hall_id:
         raise _elsewhere(session, booking)
     status = BookingStatus(booking.status)
-    if status is BookingStatus.CHECKED_IN:
+    if booking.ticket_id is not None and status in ARRIVED:
         return _again(session, booking)
-    if status is not BookingStatus.CONFIRMED:
+    if status not in (BookingStatus.CONFIRMED, BookingStatus.NO_SHOW):
         raise Conflict(booking_refusal("check_in", status), code="wrong_state")
     slot = repo.slot(booking.slot_id)
     assert slot is not None  # a foreign key
-    decision = classify_check_in(
-        slot.starts_at, slot.ends_at, now, BookingSettingsRepository(session).rules(hall_id)
-    )
+    rules = BookingSettingsRepository(session).rules(hall_id)
+    decision = classify_check_in(slot.starts_at, slot.ends_at, now, rules)
     if not decision.allowed:
         raise Conflict(decision.message, code=decision.arrival.value)
     # The compare-and-set comes first: only the scan that wins it creates a visit and a ticket. It
     # names the slot just classified, so a reschedule in between is not checked in on the old times.
-    allowed, checked_in = BOOKING_TRANSITIONS["check_in"]
     bookings = BookingRepository(session)
-    claimed = bookings.compare_and_set(
-        booking.id, allowed, {"status": checked_in, "checked_in_at": now}, slot_id=slot.id
-    )
-    if claimed is None:
+    if status is BookingStatus.NO_SHOW:
+        decision = _marked_no_show(slot.starts_at, slot.ends_at, rules.late_grace_minutes)
+        claimed = repo.claim_no_show(booking.id, slot.id, now)
+    else:
+        allowed, to_state = BOOKING_TRANSITIONS["check_in"]
+        values = {"status": to_state, "checked_in_at": now}
+        claimed = bookings.compare_and_set(booking.id, allowed, values, slot_id=slot.id) is not None
+    if not claimed:
+        # Another scan checked it in, or the no-show task marked it, since it was read: look again.
         session.refresh(booking)
-        if booking.status == BookingStatus.CHECKED_IN:
-            return _again(session, booking)
+        if _again_after_race:
+            return check_in(session, booking, hall_id, now=now, staff_id=staff_id, _again_after_race=False)
         raise Conflict(booking_refusal("check_in", BookingStatus(booking.status)), code="wrong_state")
     matter = repo.matter(booking.matter_id)
     queue = repo.queue(slot.queue_id)
@@ -313,9 +333,7 @@ def check_in(
         slot_end=decision.slot_end,
     )
     session.flush()
-    bookings.compare_and_set(
-        booking.id, frozenset({checked_in}), {"visit_id": visit.id, "ticket_id": ticket.id}
-    )
+    bookings.compare_and_set(booking.id, ARRIVED, {"visit_id": visit.id, "ticket_id": ticket.id})
     record(
         session,
         "booking.check_in",
@@ -326,11 +344,21 @@ def check_in(
     return CheckInResult(cards(session, [booking])[0], ticket, visit.id, decision.arrival, decision.message)
 
 
+def _marked_no_show(start: dt.datetime, end: dt.datetime, grace_minutes: int) -> CheckInDecision:
+    when = f"{start.astimezone(SHANGHAI):%H:%M}–{end.astimezone(SHANGHAI):%H:%M}"
+    return CheckInDecision(
+        Arrival.LATE,
+        None,
+        None,
+        f"您已超过预约时段（{when}）{grace_minutes} 分钟的宽限时间，预约已记为未到；已为您按普通号排队",
+    )
+
+
 def _again(session: Session, booking: Booking) -> CheckInResult:
     """A booking already checked in: its ticket again, with when it was checked in."""
     ticket = TicketRepository(session).get(booking.ticket_id) if booking.ticket_id is not None else None
     if ticket is None or booking.visit_id is None:
-        raise Conflict(booking_refusal("check_in", BookingStatus.CHECKED_IN), code="wrong_state")
+        raise Conflict(booking_refusal("check_in", BookingStatus(booking.status)), code="wrong_state")
     at = (booking.checked_in_at or ticket.issued_at).astimezone(SHANGHAI)
     status = TicketStatus(ticket.status)
     if status is TicketStatus.WAITING:
@@ -360,12 +388,19 @@ def check_in_lookup(
             raise NotFound(NOT_FOUND_PHONE if lookup.kind is LookupKind.PHONE else NOT_FOUND_CODE)
         return check_in(session, chosen, hall_id, now=now, staff_id=staff_id)
     if lookup.kind is LookupKind.PHONE:
-        waiting = [b for b in found if b.status == BookingStatus.CONFIRMED]
+        waiting = [b for b in found if _open(b)]
         if len(waiting) > 1:
             raise BookingChoiceNeeded(CheckInRepository(session).rows(waiting))
         # None left to check in: the one already checked in shows its ticket again.
         return check_in(session, (waiting or found)[0], hall_id, now=now, staff_id=staff_id)
     return check_in(session, found[0], hall_id, now=now, staff_id=staff_id)
+
+
+def _open(booking: Booking) -> bool:
+    """Still to be checked in: confirmed, or marked no-show without a ticket yet."""
+    return booking.status == BookingStatus.CONFIRMED or (
+        booking.status == BookingStatus.NO_SHOW and booking.ticket_id is None
+    )
 
 
 def booking_in_hall(session: Session, hall_id: int, booking_id: int) -> Booking:

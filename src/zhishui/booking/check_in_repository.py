@@ -7,7 +7,7 @@ import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from zhishui.booking.models import Booking, PreReview, Slot
 from zhishui.booking.policy import BookingStatus, PreReviewStatus
@@ -42,7 +42,7 @@ class CheckInRepository(Repository[Booking]):
 
     def of_phone_on(self, hall_id: int, phone: str, day: dt.date) -> Sequence[Booking]:
         """The person's bookings at this hall on this day that check-in cares about (still to check
-        in, or already checked in), by slot start."""
+        in, checked in, or marked no-show: a late arrival still gets a plain ticket), by slot start."""
         return self.list(
             select(Booking)
             .join(Slot, Slot.id == Booking.slot_id)
@@ -50,7 +50,9 @@ class CheckInRepository(Repository[Booking]):
                 Booking.hall_id == hall_id,
                 Booking.phone == phone,
                 Booking.service_date == day,
-                Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN]),
+                Booking.status.in_(
+                    [BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW]
+                ),
             )
             .order_by(Slot.starts_at, Booking.id)
             .limit(20)
@@ -107,6 +109,22 @@ class CheckInRepository(Repository[Booking]):
 
     def slot(self, slot_id: int) -> Slot | None:
         return self.session.get(Slot, slot_id)
+
+    def claim_no_show(self, booking_id: int, slot_id: int, now: dt.datetime) -> bool:
+        """A late arrival whose booking is already a no-show: mark the arrival once (the status stays),
+        so of two scans only one goes on to issue a ticket."""
+        result = self.session.execute(
+            update(Booking)
+            .where(
+                Booking.id == booking_id,
+                Booking.slot_id == slot_id,
+                Booking.status == BookingStatus.NO_SHOW,
+                Booking.checked_in_at.is_(None),
+            )
+            .values(checked_in_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     def approved_pre_review(self, booking_id: int) -> int | None:
         """The id of the booking's pre-review when it was approved, else None."""

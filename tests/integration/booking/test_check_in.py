@@ -176,7 +176,6 @@ def test_a_booking_at_another_hall_is_refused_with_its_halls_name(
     [
         (BookingStatus.CANCELLED, "已取消"),
         (BookingStatus.CANCELLED_BY_BUREAU, "税务机关已取消"),
-        (BookingStatus.NO_SHOW, "未到"),
         (BookingStatus.COMPLETED, "已办结"),
     ],
 )
@@ -188,6 +187,33 @@ def test_a_booking_that_is_not_confirmed_cannot_check_in(
         service.check_in_lookup(session, world.hall_a, booking.code, now=NOW)
     assert refused.value.message == f"该预约当前状态为“{label}”，不能签到"
     assert session.execute(select(func.count(Visit.id))).scalar_one() == 0
+
+
+def test_a_late_arrival_already_marked_no_show_still_gets_a_plain_ticket_that_day(
+    session: Session, world: CheckInWorld
+) -> None:
+    marked = add_booking(session, world.hall_a, world.queue_a, at(8, 0), status=BookingStatus.NO_SHOW)
+    result = service.check_in_lookup(session, world.hall_a, PHONE, now=NOW)
+    assert result.booking.id == marked.id and result.arrival is Arrival.LATE
+    assert result.message == (
+        "您已超过预约时段（08:00–08:30）15 分钟的宽限时间，预约已记为未到；已为您按普通号排队"
+    )
+    assert result.ticket.slot_start is None
+    session.refresh(marked)
+    assert marked.status == BookingStatus.NO_SHOW, "the no-show stands: it counts towards a restriction"
+    assert (marked.checked_in_at, marked.ticket_id) == (NOW, result.ticket.id)
+    again = service.check_in_lookup(session, world.hall_a, marked.code, now=NOW)
+    assert again.repeated and again.ticket.id == result.ticket.id
+    assert session.execute(select(func.count(Ticket.id))).scalar_one() == 1
+    yesterday = add_booking(
+        session,
+        world.hall_a,
+        world.queue_a,
+        at(9, 30, NOW.date() - dt.timedelta(days=1)),
+        status=BookingStatus.NO_SHOW,
+    )
+    with pytest.raises(Conflict, match="今天不能签到"):
+        service.check_in(session, yesterday, world.hall_a, now=NOW)
 
 
 def test_a_double_scan_shows_the_same_ticket_and_makes_no_second_one(
