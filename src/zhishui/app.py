@@ -120,6 +120,7 @@ def create_app(
 
 
 def _include_routers(app: FastAPI) -> None:
+    from zhishui.booking import api as booking_api
     from zhishui.booking import check_in_api as booking_check_in_api
     from zhishui.booking import check_in_pages as booking_check_in_pages
     from zhishui.catalog import api as catalog_api
@@ -158,5 +159,6 @@ def _include_routers(app: FastAPI) -> None:
         workdays_pages,
         booking_check_in_api,
         booking_check_in_pages,
+        booking_api,
     ):
         app.include_router(module.router)

@@ -26,7 +26,8 @@ from zhishui.booking.models import (
 )
 from zhishui.booking.policy import BookingRules, BookingStatus, SlotSpec, TemplateSpec
 from zhishui.catalog.models import Matter
-from zhishui.hall.models import ServiceQueue
+from zhishui.hall.models import HallSettings, QueueMatter, ServiceQueue, Ticket, Workstation
+from zhishui.hall.policy import Mode, TicketStatus
 from zhishui.kit.db import insert_ignoring_conflicts
 from zhishui.kit.repository import Repository
 from zhishui.org.models import OrgUnit, UnitKind
@@ -237,7 +238,7 @@ class SlotRepository(Repository[Slot]):
         exclude: int,
         limit: int = 3,
     ) -> list[SlotRow]:
-        """Up to `limit` slots of the queue with a place left, starting at `earliest` or later and on
+        """Up to `limit` slots of the queue with a place left, starting after `earliest` and on
         `last_date` or before, nearest in time to `around` (later ones first on a tie), in time order."""
         base = select(*_SLOT_COLUMNS).where(
             Slot.hall_id == hall_id,
@@ -245,7 +246,7 @@ class SlotRepository(Repository[Slot]):
             Slot.id != exclude,
             Slot.blocked.is_(False),
             Slot.booked < Slot.capacity,
-            Slot.starts_at >= earliest,
+            Slot.starts_at > earliest,
             Slot.service_date <= last_date,
         )
         later = self.session.execute(
@@ -497,3 +498,102 @@ class BookingHallRepository(Repository[OrgUnit]):
     def hall_names(self, hall_ids: Sequence[int]) -> dict[int, str]:
         rows = self.session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_(list(hall_ids))))
         return {int(i): str(n) for i, n in rows}
+
+
+@dataclass(frozen=True)
+class HallLive:
+    """Today's queue at a hall for one of its queues: waiting tickets, calling stations, pace."""
+
+    waiting: int
+    front_stations: int
+    minutes_per_ticket: int
+
+
+class BookingLiveRepository(Repository[OrgUnit]):
+    """What the booking pages show of the halls' live queues (hall tables, read only): a fixed number
+    of queries however many halls are listed."""
+
+    model = OrgUnit
+
+    def queues_for_matter(self, matter_id: int, hall_ids: Sequence[int]) -> dict[int, tuple[int, str]]:
+        """Per hall, the active queue that takes the matter and has slots to book (an active template):
+        (queue id, queue name)."""
+        rows = self.session.execute(
+            select(QueueMatter.hall_id, ServiceQueue.id, ServiceQueue.name)
+            .join(ServiceQueue, ServiceQueue.id == QueueMatter.queue_id)
+            .where(
+                QueueMatter.matter_id == matter_id,
+                QueueMatter.hall_id.in_(list(hall_ids)),
+                ServiceQueue.active,
+                ServiceQueue.id.in_(select(SlotTemplate.queue_id).where(SlotTemplate.active)),
+            )
+        )
+        return {int(h): (int(q), str(n)) for h, q, n in rows}
+
+    def live(self, queue_by_hall: dict[int, int], service_date: dt.date) -> dict[int, HallLive]:
+        hall_ids = list(queue_by_hall)
+        if not hall_ids:
+            return {}
+        waiting: dict[int, int] = {
+            q: n
+            for q, n in self.session.execute(
+                select(Ticket.queue_id, func.count())
+                .where(
+                    Ticket.queue_id.in_(list(queue_by_hall.values())),
+                    Ticket.service_date == service_date,
+                    Ticket.status == TicketStatus.WAITING,
+                )
+                .group_by(Ticket.queue_id)
+            )
+        }
+        fronts: dict[int, int] = {
+            h: n
+            for h, n in self.session.execute(
+                select(Workstation.hall_id, func.count())
+                .where(
+                    Workstation.hall_id.in_(hall_ids),
+                    Workstation.active,
+                    Workstation.mode == Mode.FRONT,
+                    Workstation.staff_id.is_not(None),
+                )
+                .group_by(Workstation.hall_id)
+            )
+        }
+        pace: dict[int, int] = {
+            h: m
+            for h, m in self.session.execute(
+                select(HallSettings.hall_id, HallSettings.minutes_per_ticket).where(
+                    HallSettings.hall_id.in_(hall_ids)
+                )
+            )
+        }
+        return {
+            hall_id: HallLive(
+                waiting=int(waiting.get(queue_id, 0)),
+                front_stations=int(fronts.get(hall_id, 0)),
+                minutes_per_ticket=int(pace.get(hall_id, 8)),
+            )
+            for hall_id, queue_id in queue_by_hall.items()
+        }
+
+    def open_places(
+        self, queue_by_hall: dict[int, int], earliest: dt.datetime, last_dates: dict[int, dt.date]
+    ) -> dict[int, int]:
+        """Per hall, the places left in the matter's queue from `earliest` to the hall's last date."""
+        if not queue_by_hall:
+            return {}
+        rows = self.session.execute(
+            select(Slot.hall_id, Slot.service_date, func.sum(Slot.capacity - Slot.booked))
+            .where(
+                Slot.queue_id.in_(list(queue_by_hall.values())),
+                Slot.blocked.is_(False),
+                Slot.starts_at > earliest,
+                Slot.service_date <= max(last_dates.values()),
+            )
+            .group_by(Slot.hall_id, Slot.service_date)
+        )
+        out: dict[int, int] = dict.fromkeys(queue_by_hall, 0)
+        for hall_id, day, places in rows:
+            if day <= last_dates.get(hall_id, day):
+                out[int(hall_id)] = out.get(int(hall_id), 0) + int(places or 0)
+        return out

@@ -48,6 +48,7 @@ from zhishui.booking.policy import (
 from zhishui.booking.repository import (
     BlackoutRepository,
     BookingHallRepository,
+    BookingLiveRepository,
     BookingRepository,
     BookingSettingsRepository,
     DeflectionRepository,
@@ -59,6 +60,7 @@ from zhishui.booking.repository import (
 )
 from zhishui.catalog.models import Matter
 from zhishui.catalog.repository import MatterRepository
+from zhishui.hall.policy import estimated_wait_minutes
 from zhishui.hall.repository import QueueRepository
 from zhishui.kit.clock import SHANGHAI
 from zhishui.kit.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -652,3 +654,116 @@ def views(session: Session, bookings: Sequence[Booking], now: dt.datetime) -> li
             )
         )
     return out
+
+
+@dataclass(frozen=True)
+class HallChoice:
+    """A hall that takes bookings for the matter, with today's live queue there."""
+
+    hall_id: int
+    name: str
+    address: str
+    queue_id: int
+    queue_name: str
+    open_places: int  # places left in the booking window
+    waiting_now: int  # tickets waiting in the queue right now
+    wait_minutes: int  # estimated wait for a walk-in now (hall.policy.estimated_wait_minutes)
+
+
+def halls_for_matter(session: Session, matter: Matter, now: dt.datetime) -> list[HallChoice]:
+    """The halls taking bookings that handle the matter, with places left and today's queue."""
+    halls = BookingHallRepository(session).bookable_halls()
+    live = BookingLiveRepository(session)
+    queues = live.queues_for_matter(matter.id, [h.id for h in halls])
+    halls = [h for h in halls if h.id in queues]
+    rules = BookingSettingsRepository(session).rules_by_hall([h.id for h in halls])
+    queue_by_hall = {h.id: queues[h.id][0] for h in halls}
+    today = local_date(now)
+    now_live = live.live(queue_by_hall, today)
+    earliest = now + min((r.close_before for r in rules.values()), default=dt.timedelta(0))
+    places = live.open_places(
+        queue_by_hall, earliest, {h: bookable_dates(now, r)[1] for h, r in rules.items()}
+    )
+    out = []
+    for hall in halls:
+        state = now_live[hall.id]
+        out.append(
+            HallChoice(
+                hall_id=hall.id,
+                name=hall.name,
+                address=hall.address,
+                queue_id=queues[hall.id][0],
+                queue_name=queues[hall.id][1],
+                open_places=places.get(hall.id, 0),
+                waiting_now=state.waiting,
+                wait_minutes=estimated_wait_minutes(
+                    state.waiting, state.front_stations, state.minutes_per_ticket
+                ),
+            )
+        )
+    return out
+
+
+@dataclass(frozen=True)
+class SlotChoice:
+    slot: SlotRow
+    bookable: bool  # open for booking now (inside the window, before the cutoff, places left)
+
+    @property
+    def remaining(self) -> int:
+        return self.slot.remaining
+
+
+def slots_for(
+    session: Session,
+    hall_id: int,
+    matter: Matter,
+    now: dt.datetime,
+    first: dt.date | None = None,
+    last: dt.date | None = None,
+) -> tuple[HallChoice, list[SlotChoice]]:
+    """The hall's slots for the matter from `first` to `last` (clamped to the booking window), each with
+    its places left and whether it can be booked now; slots past their cutoff are left out."""
+    choice = next((h for h in halls_for_matter(session, matter, now) if h.hall_id == hall_id), None)
+    if choice is None:
+        raise NotFound(f"该办税服务厅不存在或不提供“{matter.name}”的预约")
+    rules = rules_of_hall(session, hall_id)
+    window_first, window_last = bookable_dates(now, rules)
+    first = max(first or window_first, window_first)
+    last = min(last or window_last, window_last)
+    if last < first:
+        return choice, []
+    rows = SlotRepository(session).rows(
+        [hall_id],
+        first,
+        last,
+        queue_id=choice.queue_id,
+        starting_after=now + rules.close_before,  # past its cutoff: not offered
+    )
+    return choice, [
+        SlotChoice(
+            slot=r, bookable=r.remaining > 0 and booking_window_problem(r.starts_at, now, rules) is None
+        )
+        for r in rows
+    ]
+
+
+def booking_calendar(v: BookingView, *, public_url: str, now: dt.datetime) -> str:
+    """The booking as an iCalendar file ("添加到日历")."""
+    from zhishui.booking.ics import Event, calendar
+
+    return calendar(
+        Event(
+            uid=f"booking-{v.booking.code}@zhishui",
+            stamp=now,
+            start=v.slot.starts_at,
+            end=v.slot.ends_at,
+            summary=f"办税预约：{v.matter_name}（预约码 {v.code}）",
+            location="，".join(p for p in (v.hall_name, v.hall_address) if p),
+            description=(
+                f"到厅后凭预约码 {v.code} 在取号机或导税台签到。"
+                f"如不能前往，请在 {v.change_closes_at.astimezone(SHANGHAI):%m月%d日 %H:%M} 前取消或改约。"
+            ),
+            url=f"{public_url}/booking/b/{v.booking.token}",
+        )
+    )
