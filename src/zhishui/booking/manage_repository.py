@@ -47,20 +47,18 @@ class ManagedSettingsRepository(Repository[BookingSettings]):
         """Per hall: booking open, and how many active templates it has."""
         if not hall_ids:
             return {}
-        enabled = dict(
-            self.session.execute(
-                select(BookingSettings.hall_id, BookingSettings.enabled).where(
-                    BookingSettings.hall_id.in_(hall_ids)
-                )
-            ).tuples()
+        enabled_rows = self.session.execute(
+            select(BookingSettings.hall_id, BookingSettings.enabled).where(
+                BookingSettings.hall_id.in_(hall_ids)
+            )
         )
-        counts = dict(
-            self.session.execute(
-                select(SlotTemplate.hall_id, func.count())
-                .where(SlotTemplate.hall_id.in_(hall_ids), SlotTemplate.active)
-                .group_by(SlotTemplate.hall_id)
-            ).tuples()
+        enabled = {int(h): bool(e) for h, e in enabled_rows}
+        count_rows = self.session.execute(
+            select(SlotTemplate.hall_id, func.count())
+            .where(SlotTemplate.hall_id.in_(hall_ids), SlotTemplate.active)
+            .group_by(SlotTemplate.hall_id)
         )
+        counts = {int(h): int(n) for h, n in count_rows}
         return {h: (bool(enabled.get(h, True)), int(counts.get(h, 0))) for h in hall_ids}
 
 
