@@ -120,6 +120,8 @@ def create_app(
 
 
 def _include_routers(app: FastAPI) -> None:
+    from zhishui.booking import admin_api as booking_admin_api
+    from zhishui.booking import admin_pages as booking_admin_pages
     from zhishui.booking import api as booking_api
     from zhishui.booking import check_in_api as booking_check_in_api
     from zhishui.booking import check_in_pages as booking_check_in_pages
@@ -157,6 +159,8 @@ def _include_routers(app: FastAPI) -> None:
         taxpayers_api,
         taxpayers_pages,
         workdays_pages,
+        booking_admin_api,
+        booking_admin_pages,
         booking_check_in_api,
         booking_check_in_pages,
         booking_api,
