@@ -31,6 +31,12 @@ TILES: list[tuple[Permission, str, str, str]] = [
     (Permission.TAXPAYER_READ, "/taxpayers", "纳税人", "按识别号、名称或手机号查找纳税人"),
     (Permission.HALL_MANAGE, "/admin/hall", "大厅设置", "叫号规则、队列与事项、工位、大屏与取号机链接"),
     (
+        Permission.BOOKING_MANAGE,
+        "/admin/booking",
+        "预约管理",
+        "预约规则、时段模板与闭厅日；预约日历：容量、暂停与取消预约",
+    ),
+    (
         Permission.CATALOG_MANAGE,
         "/admin/catalog",
         "事项清单维护",
