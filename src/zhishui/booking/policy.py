@@ -334,10 +334,11 @@ def classify_check_in(
 ) -> CheckInDecision:
     """Early, on time or late, and what the ticket's slot should be.
 
-    The hall's calling order gives priority while `slot_start <= now < slot_end` on the ticket. An on-time
-    arrival's ticket therefore carries the slot end plus the grace period, so someone who arrives in the
-    grace period, or waits past the slot's end, still goes ahead of walk-ins. An early arrival gets the
-    same ticket: it waits in line as a walk-in until the slot starts, then moves ahead.
+    The hall's calling order (hall.policy.call_order) gives a ticket with a slot priority from
+    `slot_start` until it is called, so whoever checked in in time keeps it when the hall runs late;
+    `slot_end` (the slot's end plus the grace period) is kept for the record. An early arrival gets the
+    same ticket: it waits in line as a walk-in until the slot starts, then moves ahead. A late one gets
+    no slot: a walk-in's ticket.
     """
     if local_date(now) != local_date(slot_start):
         return CheckInDecision(
