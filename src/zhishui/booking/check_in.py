@@ -27,6 +27,7 @@ from urllib.parse import parse_qs, urlsplit
 from sqlalchemy.orm import Session
 
 from zhishui.audit.recorder import record
+from zhishui.booking import prereview
 from zhishui.booking.check_in_repository import BookingRow, CheckInRepository
 from zhishui.booking.models import Booking
 from zhishui.booking.policy import (
@@ -317,7 +318,7 @@ def check_in(
         staff_id=staff_id,
         detail={"booking": booking.code, "arrival": decision.arrival.value},
     )
-    verified = repo.approved_pre_review(booking.id)
+    verified = prereview.approved_pre_review_id(session, booking.id)
     if verified is not None:
         # The station sees the materials were checked before the visit, and skips checking them again.
         steps.add_step(

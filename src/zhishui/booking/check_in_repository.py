@@ -1,5 +1,5 @@
 """The queries of check-in that the booking repository (booking.repository) has no use for: a
-person's bookings here today, the rows the kiosk and the triage desk show, the approved pre-review."""
+person's bookings here today, the rows the kiosk and the triage desk show, a late no-show's arrival."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from zhishui.booking.models import Booking, PreReview, Slot
-from zhishui.booking.policy import BookingStatus, PreReviewStatus
+from zhishui.booking.policy import BookingStatus
 from zhishui.catalog.models import Matter
 from zhishui.hall.models import ServiceQueue, Ticket
 from zhishui.kit.repository import Repository
@@ -125,14 +125,6 @@ class CheckInRepository(Repository[Booking]):
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
-
-    def approved_pre_review(self, booking_id: int) -> int | None:
-        """The id of the booking's pre-review when it was approved, else None."""
-        return self.session.execute(
-            select(PreReview.id).where(
-                PreReview.booking_id == booking_id, PreReview.status == PreReviewStatus.APPROVED
-            )
-        ).scalar_one_or_none()
 
     def matter(self, matter_id: int) -> Matter | None:
         return self.session.get(Matter, matter_id)
