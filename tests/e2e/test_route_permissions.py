@@ -79,6 +79,7 @@ ADMIN_PAGES: dict[str, Permission] = {
     "/admin/roles": Permission.ROLE_MANAGE,
     "/admin/audit": Permission.AUDIT_READ,
     "/admin/calendar": Permission.CALENDAR_MANAGE,
+    "/booking/reviews": Permission.BOOKING_REVIEW,
     "/admin/booking": Permission.BOOKING_MANAGE,
 }
 

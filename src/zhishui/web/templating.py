@@ -22,6 +22,7 @@ NAVIGATION: list[tuple[Permission, str, str]] = [
     (Permission.HALL_FLOOR, "/hall/self", "自助办税区"),
     (Permission.HALL_STATION, "/hall/station", "工位"),
     (Permission.HALL_BOARD, "/hall/board", "大厅看板"),
+    (Permission.BOOKING_REVIEW, "/booking/reviews", "材料预审"),
     (Permission.CATALOG_SEARCH, "/catalog/search", "事项查询"),
     (Permission.TAXPAYER_READ, "/taxpayers", "纳税人"),
     (Permission.ORG_READ, "/org", "机构与服务点"),
