@@ -21,6 +21,8 @@ from tests.integration.booking.manage_world import (
     quota_used,
 )
 from zhishui.booking import manage
+from zhishui.booking.manage_policy import SETTING_FIELDS
+from zhishui.booking.manage_repository import ManagedSlotRepository
 from zhishui.booking.models import BlackoutDate, Booking, Slot
 from zhishui.booking.policy import BookingStatus
 from zhishui.kit.errors import Conflict, InvalidInput, NotFound
@@ -158,7 +160,7 @@ def test_cancelling_a_day_cancels_every_slot_of_it_and_needs_a_reason(
     )
     session.commit()
     assert (summary.cancelled, summary.slots) == (3, 4)
-    day = manage.ManagedSlotRepository(session).of_day(world.hall_id, TOMORROW)
+    day = ManagedSlotRepository(session).of_day(world.hall_id, TOMORROW)
     assert all(s.blocked and s.booked == 0 for s in day)
     assert sorted(m["to"] for m in _sms(session)) == sorted(PHONES[:3])
     statuses = session.execute(select(Booking.status).order_by(Booking.id)).scalars().all()
@@ -182,7 +184,7 @@ def test_a_closed_day_with_bookings_waits_for_confirmation_then_blocks_cancels_a
     session.commit()
     assert asked.blackout is None and asked.impact.bookings == 1 and len(asked.impact.slot_ids) == 4
     assert session.execute(select(func.count()).select_from(BlackoutDate)).scalar_one() == 0
-    assert not any(s.blocked for s in manage.ManagedSlotRepository(session).of_day(world.hall_id, day))
+    assert not any(s.blocked for s in ManagedSlotRepository(session).of_day(world.hall_id, day))
     assert _sms(session) == []
 
     done = manage.add_blackout(
@@ -190,7 +192,7 @@ def test_a_closed_day_with_bookings_waits_for_confirmation_then_blocks_cancels_a
     )
     session.commit()
     assert done.blackout is not None and done.summary is not None and done.summary.cancelled == 1
-    slots = manage.ManagedSlotRepository(session).of_day(world.hall_id, day)
+    slots = ManagedSlotRepository(session).of_day(world.hall_id, day)
     assert all(s.blocked and s.block_reason == "闭厅：内部培训" for s in slots)
     session.refresh(booking)
     assert booking.status == BookingStatus.CANCELLED_BY_BUREAU
@@ -204,12 +206,12 @@ def test_a_closed_day_with_bookings_waits_for_confirmation_then_blocks_cancels_a
         manage.unblock_slot(session, world.hall_id, slots[0].id, now=NOW)
 
     manual = slots[1].id
-    manage.ManagedSlotRepository(session).unblock(world.hall_id, [manual])
+    ManagedSlotRepository(session).unblock(world.hall_id, [manual])
     manage.block_slot(session, world.hall_id, manual, "窗口改造", now=NOW)
     reopened = manage.remove_blackout(session, world.hall_id, done.blackout, now=NOW)
     session.commit()
     assert reopened == 3
-    after = {s.id: s for s in manage.ManagedSlotRepository(session).of_day(world.hall_id, day)}
+    after = {s.id: s for s in ManagedSlotRepository(session).of_day(world.hall_id, day)}
     assert after[manual].blocked and after[manual].block_reason == "窗口改造"
     assert sum(s.blocked for s in after.values()) == 1
     session.refresh(booking)
@@ -221,18 +223,13 @@ def test_a_closed_day_gets_no_slots_and_gets_them_when_reopened(session: Session
     far = TODAY + dt.timedelta(days=20)
     result = manage.add_blackout(session, hall, far, "盘点", staff_id=None, now=NOW, confirmed=False)
     assert result.blackout is not None and result.impact.slot_ids == []
-    manage.save_settings(
-        session,
-        world.hall_id,
-        {**{n: getattr(manage.hall_rules(session, world.hall_id), n) for n in manage.mp.SETTING_FIELDS},
-         "window_days": 21},
-        enabled=True,
-        now=NOW,
-    )  # fmt: skip
-    assert manage.ManagedSlotRepository(session).of_day(world.hall_id, far) == []
-    assert len(manage.ManagedSlotRepository(session).of_day(world.hall_id, far + dt.timedelta(days=1))) == 4
+    rules = manage.hall_rules(session, world.hall_id)
+    values = {**{name: getattr(rules, name) for name in SETTING_FIELDS}, "window_days": 21}
+    manage.save_settings(session, world.hall_id, values, enabled=True, now=NOW)
+    assert ManagedSlotRepository(session).of_day(world.hall_id, far) == []
+    assert len(ManagedSlotRepository(session).of_day(world.hall_id, far + dt.timedelta(days=1))) == 4
     assert manage.remove_blackout(session, world.hall_id, result.blackout, now=NOW) == 4
-    assert len(manage.ManagedSlotRepository(session).of_day(world.hall_id, far)) == 4
+    assert len(ManagedSlotRepository(session).of_day(world.hall_id, far)) == 4
     with pytest.raises(InvalidInput, match="早于今天"):
         manage.add_blackout(
             session, hall, TODAY - dt.timedelta(days=1), "x", staff_id=None, now=NOW, confirmed=True
