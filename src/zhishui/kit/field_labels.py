@@ -48,6 +48,15 @@ FIELD_LABELS: dict[str, str] = {
     # working-day calendar
     "working": "是否工作日",
     "file": "文件",
+    # appointments: the managers' pages and API
+    "hall_id": "办税服务厅编号",
+    "slot_id": "时段编号",
+    "template_id": "时段模板编号",
+    "blackout_id": "闭厅日编号",
+    "queue": "队列",
+    "day": "日期",
+    "time": "时间",
+    "capacity": "容量",
 }
 
 
