@@ -270,6 +270,10 @@ def test_the_calendar_shows_the_load_and_the_slot_with_masked_or_full_names(setu
     assert "<html" in setup.client.get(cell["url"]).text
     assert setup.client.get(f"/admin/booking/{hall}/calendar?queue=999999").status_code == 404
     assert setup.client.get(f"/admin/booking/{hall}/days/2026-02-30").status_code == 422
+    for bad, reason in (("abc", "办税服务厅编号：应为整数"), ("99999999999", "办税服务厅编号：数值过大")):
+        response = setup.client.get(f"/admin/booking/{bad}")
+        assert response.status_code == 422 and reason in response.text
+    assert "时段编号：数值过小" in setup.client.get(f"/admin/booking/{hall}/slots/0").text
 
 
 def test_capacity_block_and_cancel_from_the_slot_panel(setup: Setup) -> None:

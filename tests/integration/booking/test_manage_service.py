@@ -20,6 +20,7 @@ from tests.integration.booking.manage_world import (
     manage_world,
     quota_used,
 )
+from zhishui.audit.models import AuditEntry
 from zhishui.booking import manage
 from zhishui.booking.manage_policy import SETTING_FIELDS
 from zhishui.booking.manage_repository import ManagedSlotRepository
@@ -132,6 +133,11 @@ def test_cancelling_a_slot_gives_back_places_and_quota_and_tells_each_person(
     assert sms["to"] == PHONES[0]
     assert "12月1日 10:00–10:30" in sms["text"] and "系统升级" in sms["text"] and "/booking" in sms["text"]
     assert first.code[:4] in sms["text"]
+
+    [entry] = session.execute(
+        select(AuditEntry).where(AuditEntry.action == "booking.cancel_by_bureau")
+    ).scalars()
+    assert entry.detail["bookings"] == [first.id] and entry.detail["reason"] == "系统升级"
 
     # A second click finds nothing left: no second message, nothing given back twice.
     again = manage.cancel_slot(
