@@ -193,12 +193,12 @@ def act_at_triage(
         # make a second desk wait and then re-route the person the first desk just routed.
         zone = Zone.QUICK if action == "quick" else Zone.SELF
         return TriageOutcome(visit_service.send_to(session, visit, zone, now=now, staff_id=staff_id), None)
-    if action != "arrive":
-        _claim(session, visit, visit_service.ROUTABLE_ZONES)
     if action == "ticket":
+        # escalate() moves the visit to the studio with its own compare-and-set: no claim needed.
         ticket = visit_service.escalate(session, visit, now=now, staff_id=staff_id, matter_code=matter_code)
         return TriageOutcome(visit, ticket)
     if action == "guide":
+        _claim(session, visit, visit_service.ROUTABLE_ZONES)
         if visit.status != VisitStatus.ACTIVE:
             raise Conflict("该到厅记录已结束")
         matter = first_online_matter(session, visit, matter_code)
@@ -245,7 +245,6 @@ def zone_step(
         where = _ZONE_TEXT.get(visit.zone, visit.zone)
         raise Conflict(f"该纳税人当前不在{ZONE_LABELS[zone]}（现在：{where}），请刷新")
     if action == "escalate":
-        _claim(session, visit, (zone,))
         return TriageOutcome(visit, visit_service.escalate(session, visit, now=now, staff_id=staff_id))
     return TriageOutcome(
         visit_service.zone_action(session, visit, zone, action, now=now, staff_id=staff_id), None

@@ -166,6 +166,8 @@ def escalate(
     if not VisitRepository(session).claim_for_studio(visit.id, visit.hall_id):
         session.refresh(visit)
         raise Conflict("该纳税人已取号或已结束")
+    for name, value in (("zone", Zone.STUDIO.value), ("stage", "waiting")):
+        set_committed_value(visit, name, value)  # written by the claim; no second UPDATE
     if came_from != Zone.TRIAGE:
         VisitRepository(session).add_step(
             visit.id, "escalated", now, staff_id=staff_id, detail={"from": came_from}
