@@ -66,6 +66,11 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/t/{token}"),
         ("GET", "/t/{token}/events"),
         ("GET", "/api/v1/hall/tickets/by-token/{token}"),
+        # A booking's page and its calendar file: the unguessable token in the confirmation SMS and the
+        # booking's QR code is the credential (404 for any other); cancelling or rescheduling from the
+        # page needs the booking's own phone signed in.
+        ("GET", "/booking/b/{token}"),
+        ("GET", "/booking/b/{token}.ics"),
     }
 )
 # Plain Starlette routes (no FastAPI dependencies): the generated API docs and the static files.
