@@ -14,7 +14,9 @@ from playwright.sync_api import Browser, Page, expect
 from tests.browser.conftest import HallServer, shot
 from tests.integration.booking.manage_world import every_day
 from zhishui.booking import manage
-from zhishui.booking.models import Slot
+from zhishui.booking.models import Booking, Slot
+from zhishui.booking.policy import BookingStatus
+from zhishui.catalog.models import Matter
 from zhishui.hall.models import ServiceQueue
 from zhishui.kit.clock import SHANGHAI
 from zhishui.kit.db import transaction
@@ -124,3 +126,55 @@ def test_the_heatmap_shows_the_load_and_a_manager_blocks_a_slot_from_it(
     with hall_server.app.state.session_factory() as s:
         slot = s.get(Slot, booked.slot_id)
         assert slot is not None and slot.capacity == 2
+
+
+def test_a_manager_closes_a_day_with_a_booking_after_confirming_and_a_bad_template_is_refused(
+    hall_server: HallServer, booked: Booked, manager: Page
+) -> None:
+    clock = hall_server.app.state.clock
+    day = clock.now().astimezone(SHANGHAI).date() + dt.timedelta(days=2)
+    with transaction(hall_server.app.state.session_factory) as s:
+        slot = (
+            s.query(Slot)
+            .filter_by(hall_id=hall_server.hall_id, service_date=day)
+            .order_by(Slot.starts_at)
+            .first()
+        )
+        assert slot is not None
+        slot.booked = 1
+        s.add(
+            Booking(
+                code="ACEF3479",
+                token="browser-test-closed-day-booking-token-000000",
+                hall_id=hall_server.hall_id,
+                slot_id=slot.id,
+                service_date=day,
+                matter_id=s.query(Matter.id).order_by(Matter.id).limit(1).scalar(),
+                phone="13800138000",
+                status=BookingStatus.CONFIRMED.value,
+                created_at=clock.now(),
+            )
+        )
+    manager.goto(f"{hall_server.url}/admin/booking/{hall_server.hall_id}")
+    manager.get_by_label("日期", exact=True).fill(day.isoformat())
+    manager.get_by_label("原因", exact=True).fill("内部培训")
+    manager.get_by_role("button", name="设为闭厅日").click()
+    expect(manager.get_by_role("alert")).to_contain_text("已有 1 个预约")
+    shot(manager, "booking_settings_confirm_closed_day")
+    manager.get_by_role("button", name="确认闭厅并取消 1 个预约").click()
+    expect(manager.get_by_role("status")).to_contain_text("已设为闭厅日；已取消 1 个预约")
+    expect(manager.locator("table").filter(has_text="内部培训")).to_contain_text(day.isoformat())
+    with hall_server.app.state.session_factory() as s:
+        status = s.query(Booking.status).filter_by(code="ACEF3479").scalar()
+        assert status == BookingStatus.CANCELLED_BY_BUREAU
+
+    manager.locator("#new-template summary").click()
+    form = manager.locator("#new-template")
+    form.get_by_label("队列").select_option(label="B 发票业务")
+    form.get_by_label("开始时间").fill("15:00")
+    form.get_by_label("结束时间").fill("14:00")
+    form.get_by_role("button", name="新增模板").click()
+    expect(manager.get_by_role("alert")).to_contain_text("结束时间应晚于开始时间")
+    # The form stays open with what was typed.
+    expect(manager.locator("#new-template").get_by_label("开始时间")).to_have_value("15:00")
+    shot(manager, "booking_settings_template_refused")
