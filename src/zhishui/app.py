@@ -11,6 +11,8 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from zhishui.booking.prereview_pages import UploadBodyLimit, upload_limits
+from zhishui.booking.prereview_storage import store_for
 from zhishui.config import Settings, get_settings
 from zhishui.kit.clock import Clock, SystemClock
 from zhishui.kit.db import create_db_engine, make_session_factory, transaction
@@ -108,9 +110,11 @@ def create_app(
     app.state.worker = worker
     app.state.rate_limiters = {}
     app.state.templates = make_templates(WEB_DIR / "templates")
+    app.state.file_store = store_for(settings)  # pre-review uploads, outside the web root
 
     app.add_middleware(CsrfCookie, secure=not settings.is_development)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(UploadBodyLimit, limits=upload_limits(settings))  # outside BodySizeLimit
     app.add_middleware(InFlightLimit, limit=settings.max_in_flight)  # added last: the outermost
     install_error_handlers(app)
     install_openapi(app)
@@ -126,6 +130,7 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.booking import check_in_api as booking_check_in_api
     from zhishui.booking import check_in_pages as booking_check_in_pages
     from zhishui.booking import pages as booking_pages
+    from zhishui.booking import prereview_api, prereview_pages
     from zhishui.catalog import api as catalog_api
     from zhishui.catalog import pages as catalog_pages
     from zhishui.hall import admin_pages as hall_admin_pages
@@ -160,6 +165,9 @@ def _include_routers(app: FastAPI) -> None:
         taxpayers_api,
         taxpayers_pages,
         workdays_pages,
+        # Before the booking pages: /booking/reviews is not a booking's token.
+        prereview_pages,
+        prereview_api,
         booking_admin_api,
         booking_admin_pages,
         booking_check_in_api,
