@@ -280,14 +280,10 @@ def _notify(
 ) -> None:
     if not cancelled:
         return
-    slots = ManagedSlotRepository(session)
-    times: dict[int, SlotView | None] = {}
+    times = ManagedSlotRepository(session).by_ids(hall.id, sorted({b.slot_id for b in cancelled}))
     url = _rebook_url(session)
     for booking in cancelled:
-        if booking.slot_id not in times:
-            times[booking.slot_id] = slots.view(hall.id, booking.slot_id)
         slot = times[booking.slot_id]
-        assert slot is not None
         text = mp.bureau_cancel_sms(
             hall=hall.name,
             starts_at=slot.starts_at,

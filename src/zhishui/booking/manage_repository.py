@@ -211,6 +211,11 @@ class ManagedSlotRepository(Repository[Slot]):
         found = self._views(Slot.id == slot_id, Slot.hall_id == hall_id)
         return found[0] if found else None
 
+    def by_ids(self, hall_id: int, slot_ids: Sequence[int]) -> dict[int, SlotView]:
+        return (
+            {v.id: v for v in self._views(Slot.hall_id == hall_id, Slot.id.in_(slot_ids))} if slot_ids else {}
+        )
+
     def of_day(self, hall_id: int, day: dt.date) -> list[SlotView]:
         return self._views(Slot.hall_id == hall_id, Slot.service_date == day)
 
