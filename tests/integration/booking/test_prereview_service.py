@@ -411,3 +411,29 @@ def test_the_orphan_sweep_finds_only_files_no_row_refers_to(
     future = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)
     assert service.orphans(session, store, written_before=future) == [crashed]
     assert kept not in service.orphans(session, store, written_before=future)
+
+
+def test_the_queue_takes_the_same_few_statements_however_long_it_is(
+    session: Session, world: PreReviewWorld, store: LocalFileStore
+) -> None:
+    from sqlalchemy import event
+
+    reviewer = principal(session, world.reviewer_a)
+    statements: list[str] = []
+
+    def listener(*args: object) -> None:
+        if not str(args[2]).startswith("BEGIN"):  # SQLite's BEGIN IMMEDIATE is not a query
+            statements.append(str(args[2]))
+
+    counts = []
+    for _ in range(2):
+        for _ in range(3):
+            _submitted(session, world, store)
+        statements.clear()
+        event.listen(session.get_bind(), "before_cursor_execute", listener)
+        try:
+            q = service.queue(session, reviewer, status=PreReviewStatus.SUBMITTED)
+        finally:
+            event.remove(session.get_bind(), "before_cursor_execute", listener)
+        counts.append((len(q.rows), len(statements)))
+    assert counts == [(3, 2), (6, 2)]  # the rows with their file counts, and the tab counts
