@@ -50,6 +50,13 @@ def _postgres_available() -> str | None:
         )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_dir_outside_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Apps built by tests keep their files (pre-review uploads, printed tickets) in a temporary
+    folder, not in the checkout's data/ folder."""
+    os.environ["ZHISHUI_DATA_DIR"] = str(tmp_path_factory.mktemp("data"))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("schema") / "template.db"
