@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from zhishui.hall import live, notices, stations, tickets
 from zhishui.hall.context import HallChoiceNeeded, HallQuery, resolve_hall
+from zhishui.hall.desk_repository import DeskRepository
 from zhishui.hall.models import Workstation
 from zhishui.hall.pages_screens import choose_hall
 from zhishui.hall.policy import MODE_LABELS, TICKET_STATUS_LABELS, Mode, TicketStatus
@@ -105,11 +106,16 @@ def console_context(
         return context
     served = set(WorkstationRepository(session).queue_ids(station.id))
     screens = HallScreensRepository(session)
+    in_hand = screens.at_station(station.id, [TicketStatus.CALLED, TicketStatus.SERVING])
     context.update(
         front=station.mode == Mode.FRONT,
         served=[q for q in queues if q.id in served],
         advice=stations.advice(session, station, now),
-        in_hand=screens.at_station(station.id, [TicketStatus.CALLED, TicketStatus.SERVING]),
+        in_hand=in_hand,
+        # What the clerk should know before the person sits down: booked, materials pre-reviewed.
+        marks=DeskRepository(session).step_times(
+            [t.visit_id for t in in_hand], ("booking_checked_in", "materials_verified")
+        ),
         parked=screens.at_station(station.id, [TicketStatus.PARKED]),
         items=stations.back_office(session, hall.id) if station.mode == Mode.BACK else [],
     )

@@ -8,6 +8,7 @@ from sqlalchemy import select
 
 from tests.e2e.hall.screens.conftest import Hall
 from zhishui.hall.models import BackOfficeItem, ModeSwitch, Ticket, Workstation
+from zhishui.hall.repository import VisitRepository
 
 
 def test_a_studio_clerk_signs_in_goes_front_calls_starts_and_finishes(hall: Hall) -> None:
@@ -153,3 +154,24 @@ def test_actions_without_a_station_say_so(hall: Hall) -> None:
     hall.sign_in_as("gw1")
     r = hall.post("/hall/station/call-next")
     assert r.status_code == 409 and "尚未登录工位" in r.text
+
+
+def test_the_ticket_in_hand_says_when_the_person_booked_and_their_materials_passed_pre_review(
+    hall: Hall,
+) -> None:
+    booked, walk_in = hall.issue(), hall.issue()
+    with hall.session() as s:
+        steps = VisitRepository(s)
+        steps.add_step(booked.visit_id, "booking_checked_in", hall.clock.now(), detail={"code": "X"})
+        steps.add_step(booked.visit_id, "materials_verified", hall.clock.now(), detail={"pre_review": 1})
+        s.commit()
+    hall.sign_in_as("gw1")
+    hall.post("/hall/station/sign-in", {"station_id": hall.stations[0]})
+    hall.post("/hall/station/mode", {"mode": "front"})
+
+    first = hall.post("/hall/station/call-next")
+    assert "已叫 A001 号" in first.text and "预约" in first.text and "材料已预审通过" in first.text
+    hall.post(f"/hall/station/tickets/{booked.id}/start")
+    assert hall.post(f"/hall/station/tickets/{booked.id}/finish").status_code == 200
+    second = hall.post("/hall/station/call-next")
+    assert f"已叫 {walk_in.code} 号" in second.text and "材料已预审通过" not in second.text
