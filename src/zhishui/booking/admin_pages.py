@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -519,23 +519,26 @@ def _slot_context(
     }
 
 
-def _slot_response(
+def _panel_response(
     request: Request,
     templates: Jinja2Templates,
+    panel: Literal["slot", "day"],
     context: dict[str, Any],
     *,
     status_code: int = 200,
     changed: bool = False,
 ) -> Response:
+    """A slot's or a day's panel: the fragment for HTMX (telling the calendar to redraw when
+    something changed), else the panel on a page of its own."""
     if _is_htmx(request):
         response = templates.TemplateResponse(
-            request, "booking/admin/_slot.html", context, status_code=status_code
+            request, f"booking/admin/_{panel}.html", context, status_code=status_code
         )
         if changed:
             response.headers["HX-Trigger"] = CHANGED
         return response
     return templates.TemplateResponse(
-        request, "booking/admin/panel_page.html", {**context, "panel": "slot"}, status_code=status_code
+        request, "booking/admin/panel_page.html", {**context, "panel": panel}, status_code=status_code
     )
 
 
@@ -553,7 +556,7 @@ def slot_panel(
     slot = manage.slot_in_hall(session, hall.id, slot_id)
     context = _slot_context(session, staff, hall, slot, clock.now())
     context["notice"] = request.query_params.get("notice", "")[:200]
-    return _slot_response(request, templates, context)
+    return _panel_response(request, templates, "slot", context)
 
 
 def _slot_action(
@@ -577,13 +580,13 @@ def _slot_action(
     except AppError as exc:
         context = _slot_context(session, staff, hall, slot, now)
         context["error"] = exc.message
-        return _slot_response(request, templates, context, status_code=exc.status_code)
+        return _panel_response(request, templates, "slot", context, status_code=exc.status_code)
     message = notice if notice is not None else str(said)
     if not _is_htmx(request):
         return _back(f"/admin/booking/{hall.id}/slots/{slot_id}", message)
     context = _slot_context(session, staff, hall, manage.slot_in_hall(session, hall.id, slot_id), now)
     context["notice"] = message
-    return _slot_response(request, templates, context, changed=True)
+    return _panel_response(request, templates, "slot", context, changed=True)
 
 
 @router.post("/{hall_id}/slots/{slot_id}/capacity")
@@ -702,13 +705,13 @@ def slot_cancel(
             impact = manage.slot_impact(session, hall.id, slot, now)
         except AppError as exc:
             context["error"] = exc.message
-            return _slot_response(request, templates, context, status_code=exc.status_code)
+            return _panel_response(request, templates, "slot", context, status_code=exc.status_code)
         context["confirm"] = {
             "bookings": impact.bookings,
             "reason": mp.clean_reason(reason),
             "preview": _preview(hall, slot, reason, session.info.get("public_url", "")),
         }
-        return _slot_response(request, templates, context)
+        return _panel_response(request, templates, "slot", context)
     return _slot_action(
         request,
         session,
@@ -741,26 +744,6 @@ def _day_context(
     }
 
 
-def _day_response(
-    request: Request,
-    templates: Jinja2Templates,
-    context: dict[str, Any],
-    *,
-    status_code: int = 200,
-    changed: bool = False,
-) -> Response:
-    if _is_htmx(request):
-        response = templates.TemplateResponse(
-            request, "booking/admin/_day.html", context, status_code=status_code
-        )
-        if changed:
-            response.headers["HX-Trigger"] = CHANGED
-        return response
-    return templates.TemplateResponse(
-        request, "booking/admin/panel_page.html", {**context, "panel": "day"}, status_code=status_code
-    )
-
-
 TimeFilter = Annotated[str | None, Query(pattern=r"^\d{2}:\d{2}$")]
 
 
@@ -778,7 +761,7 @@ def day_panel(
     hall = _hall(session, staff, hall_id)
     context = _day_context(session, hall, _day(day), clock.now(), time)
     context["notice"] = request.query_params.get("notice", "")[:200]
-    return _day_response(request, templates, context)
+    return _panel_response(request, templates, "day", context)
 
 
 @router.post("/{hall_id}/days/{day}/cancel")
@@ -802,20 +785,20 @@ def day_cancel(
     if confirm != "yes":
         if not mp.clean_reason(reason):
             context["error"] = "请填写取消原因（将通过短信告知预约人）"
-            return _day_response(request, templates, context, status_code=422)
+            return _panel_response(request, templates, "day", context, status_code=422)
         if context["past"] or not context["impact"].slot_ids:
             context["error"] = "该日没有尚未结束的预约时段"
-            return _day_response(request, templates, context, status_code=409)
+            return _panel_response(request, templates, "day", context, status_code=409)
         context["confirm"] = {"bookings": context["impact"].bookings, "reason": mp.clean_reason(reason)}
-        return _day_response(request, templates, context)
+        return _panel_response(request, templates, "day", context)
     try:
         with session.begin_nested():
             summary = manage.cancel_day(session, hall, when, reason=reason, staff_id=staff.id, now=now)
     except AppError as exc:
         context["error"] = exc.message
-        return _day_response(request, templates, context, status_code=exc.status_code)
+        return _panel_response(request, templates, "day", context, status_code=exc.status_code)
     if not _is_htmx(request):
         return _back(f"/admin/booking/{hall.id}/days/{when.isoformat()}", summary.message)
     context = _day_context(session, hall, when, now, None)
     context["notice"] = summary.message
-    return _day_response(request, templates, context, changed=True)
+    return _panel_response(request, templates, "day", context, changed=True)
