@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, select, union_all, update
 
 from zhishui.booking.models import (
     BlackoutDate,
@@ -153,6 +153,19 @@ _SLOT_COLUMNS = (
 )
 
 
+@dataclass(frozen=True)
+class SlotContext:
+    """A slot with what booking it needs to know, read in one statement: its hall, the hall's rules,
+    and whether the slot's queue is the active queue that takes the matter in that hall."""
+
+    slot: SlotRow
+    hall_name: str
+    hall_takes_bookings: bool  # an active hall with booking not switched off
+    queue_name: str
+    serves_matter: bool
+    rules: BookingRules
+
+
 class SlotRepository(Repository[Slot]):
     model = Slot
     not_found_message = "预约时段不存在"
@@ -203,6 +216,45 @@ class SlotRepository(Repository[Slot]):
     def list_by_ids(self, ids: Sequence[int]) -> Sequence[Slot]:
         return self.list(select(Slot).where(Slot.id.in_(sorted(set(ids)))))
 
+    def context(self, slot_id: int, matter_id: int) -> SlotContext | None:
+        """The slot and its hall, rules and queue for booking `matter_id` (None: no such slot)."""
+        found = self.session.execute(
+            select(
+                *_SLOT_COLUMNS,
+                OrgUnit.name,
+                OrgUnit.kind,
+                OrgUnit.active,
+                ServiceQueue.name,
+                ServiceQueue.active,
+                QueueMatter.queue_id,
+                BookingSettings,
+            )
+            .join(OrgUnit, OrgUnit.id == Slot.hall_id)
+            .join(ServiceQueue, ServiceQueue.id == Slot.queue_id)
+            .outerjoin(BookingSettings, BookingSettings.hall_id == Slot.hall_id)
+            .outerjoin(
+                QueueMatter, and_(QueueMatter.hall_id == Slot.hall_id, QueueMatter.matter_id == matter_id)
+            )
+            .where(Slot.id == slot_id)
+        ).one_or_none()
+        if found is None:
+            return None
+        values: tuple[Any, ...] = tuple(found)
+        slot = SlotRow(*values[: len(_SLOT_COLUMNS)])
+        hall_name, kind, hall_active, queue_name, queue_active, matter_queue, settings = values[
+            len(_SLOT_COLUMNS) :
+        ]
+        return SlotContext(
+            slot=slot,
+            hall_name=str(hall_name),
+            hall_takes_bookings=bool(
+                kind == UnitKind.HALL and hall_active and (settings is None or settings.enabled)
+            ),
+            queue_name=str(queue_name),
+            serves_matter=bool(queue_active and matter_queue == slot.queue_id),
+            rules=rules_of(settings),
+        )
+
     def row(self, slot_id: int) -> SlotRow | None:
         found = self.session.execute(select(*_SLOT_COLUMNS).where(Slot.id == slot_id)).one_or_none()
         return SlotRow(*found) if found else None
@@ -249,13 +301,11 @@ class SlotRepository(Repository[Slot]):
             Slot.starts_at > earliest,
             Slot.service_date <= last_date,
         )
-        later = self.session.execute(
-            base.where(Slot.starts_at >= around).order_by(Slot.starts_at).limit(limit)
-        ).all()
-        earlier = self.session.execute(
-            base.where(Slot.starts_at < around).order_by(Slot.starts_at.desc()).limit(limit)
-        ).all()
-        candidates = [SlotRow(*r) for r in (*later, *earlier)]
+        # The nearest later and the nearest earlier ones, in one round trip.
+        later = base.where(Slot.starts_at >= around).order_by(Slot.starts_at).limit(limit).subquery()
+        earlier = base.where(Slot.starts_at < around).order_by(Slot.starts_at.desc()).limit(limit).subquery()
+        rows = self.session.execute(union_all(select(later), select(earlier))).all()
+        candidates = [SlotRow(*r) for r in rows]
         candidates.sort(key=lambda s: (abs((s.starts_at - around).total_seconds()), s.starts_at < around))
         return sorted(candidates[:limit], key=lambda s: s.starts_at)
 

@@ -61,12 +61,10 @@ from zhishui.booking.repository import (
 from zhishui.catalog.models import Matter
 from zhishui.catalog.repository import MatterRepository
 from zhishui.hall.policy import estimated_wait_minutes
-from zhishui.hall.repository import QueueRepository
 from zhishui.kit.clock import SHANGHAI
 from zhishui.kit.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from zhishui.kit.validators import InvalidIdentifier, classify_tax_id
 from zhishui.notify.tasks import send_later
-from zhishui.org.models import OrgUnit
 from zhishui.taxpayers.repository import TaxpayerRepository
 from zhishui.workdays.service import load_calendar
 
@@ -278,15 +276,12 @@ def _alternatives(session: Session, slot: SlotRow, rules: BookingRules, now: dt.
     )
 
 
-def _unavailable(
-    session: Session, refusal: Refusal, slot: SlotRow, rules: BookingRules, now: dt.datetime
-) -> SlotUnavailable:
-    halls = BookingHallRepository(session)
+def _unavailable(session: Session, refusal: Refusal, checked: Checked, now: dt.datetime) -> SlotUnavailable:
     return SlotUnavailable(
         refusal,
-        _alternatives(session, slot, rules, now),
-        halls.hall_names([slot.hall_id]).get(slot.hall_id, ""),
-        halls.queue_names([slot.queue_id]).get(slot.queue_id, ""),
+        _alternatives(session, checked.slot, checked.rules, now),
+        checked.hall_name,
+        checked.queue_name,
     )
 
 
@@ -295,28 +290,35 @@ class Checked:
     """A slot found open to this booking, with what the rest of the booking needs."""
 
     slot: SlotRow
-    hall: OrgUnit
+    hall_name: str
+    queue_name: str
     matter: Matter
     rules: BookingRules
 
 
 def check_slot(session: Session, slot_id: int, matter: Matter, now: dt.datetime) -> Checked:
-    """The slot exists, its hall takes bookings, it serves the matter, and its window is open now."""
-    slot = SlotRepository(session).row(slot_id)
-    if slot is None:
+    """The slot exists, its hall takes bookings, it serves the matter, and its window is open now.
+
+    One statement reads the slot, its hall, the hall's rules and the matter's queue there: every
+    attempt in a booking rush pays for it, most of them to be told the slot is full.
+    """
+    context = SlotRepository(session).context(slot_id, matter.id)
+    if context is None:
         raise NotFound(SLOT_NOT_FOUND)
-    hall = BookingHallRepository(session).hall(slot.hall_id)
-    settings = BookingSettingsRepository(session)
-    if hall is None or not hall.active or not settings.enabled(slot.hall_id):
+    if not context.hall_takes_bookings:
         raise Conflict(BOOKING_CLOSED, code="booking_closed")
-    queue = QueueRepository(session).for_matter(slot.hall_id, matter.id)
-    if queue is None or queue.id != slot.queue_id:
+    if not context.serves_matter:
         raise InvalidInput("slot_id", f"该时段不办理“{matter.name}”，请选择该事项的时段")
-    rules = settings.rules(slot.hall_id)
-    problem = booking_window_problem(slot.starts_at, now, rules)
+    problem = booking_window_problem(context.slot.starts_at, now, context.rules)
     if problem:
         raise WindowRefused(problem)
-    return Checked(slot=slot, hall=hall, matter=matter, rules=rules)
+    return Checked(
+        slot=context.slot,
+        hall_name=context.hall_name,
+        queue_name=context.queue_name,
+        matter=matter,
+        rules=context.rules,
+    )
 
 
 def book(
@@ -344,13 +346,17 @@ def book(
     if restriction is not None:
         raise BookingRestricted(restriction)
     if slot.blocked:
-        raise _unavailable(session, SLOT_BLOCKED, slot, rules, now)
+        raise _unavailable(session, SLOT_BLOCKED, checked, now)
+    if slot.remaining == 0:
+        # Already full when read: refused without touching the quota. A place that frees up
+        # meanwhile is simply not seen; the UPDATE below decides every case that gets that far.
+        raise _unavailable(session, SLOT_FULL, checked, now)
     taxpayer_id = _taxpayer_id(session, tax_id)
     if not QuotaRepository(session).take(phone, slot.service_date, rules.daily_limit):
         raise Conflict(daily_limit_refusal(rules, slot.service_date).message, code="daily_limit")
     if not SlotRepository(session).take_place(slot.id):
         # The quota taken above goes back with the caller's rollback.
-        raise _unavailable(session, SLOT_FULL, slot, rules, now)
+        raise _unavailable(session, SLOT_FULL, checked, now)
     booking = _insert_booking(
         session,
         Booking(
@@ -370,7 +376,7 @@ def book(
         channel="sms",
         to=phone,
         text=confirmed_sms(
-            checked.hall.name,
+            checked.hall_name,
             matter.name,
             _when(slot.starts_at, slot.ends_at),
             booking.code,
@@ -508,14 +514,14 @@ def reschedule(session: Session, booking: Booking, *, new_slot_id: int, now: dt.
     if restriction is not None:
         raise BookingRestricted(restriction)
     if new.blocked:
-        raise _unavailable(session, SLOT_BLOCKED, new, rules, now)
+        raise _unavailable(session, SLOT_BLOCKED, checked, now)
     quotas = QuotaRepository(session)
     moves_day = new.service_date != booking.service_date
     if moves_day and not quotas.take(booking.phone, new.service_date, rules.daily_limit):
         raise Conflict(daily_limit_refusal(rules, new.service_date).message, code="daily_limit")
     slots = SlotRepository(session)
     if not slots.take_place(new.id):
-        raise _unavailable(session, SLOT_FULL, new, rules, now)
+        raise _unavailable(session, SLOT_FULL, checked, now)
     allowed, _ = BOOKING_TRANSITIONS["reschedule"]
     old_slot_id, old_day = booking.slot_id, booking.service_date
     changed = BookingRepository(session).compare_and_set(
@@ -540,7 +546,7 @@ def reschedule(session: Session, booking: Booking, *, new_slot_id: int, now: dt.
         channel="sms",
         to=booking.phone,
         text=rescheduled_sms(
-            checked.hall.name,
+            checked.hall_name,
             _when(new.starts_at, new.ends_at),
             booking.code,
             booking_link(session, booking.token),
