@@ -10,7 +10,7 @@ import pytest
 from tests.conftest import REPO_ROOT
 
 
-@pytest.mark.parametrize("script", ["queue.py", "display_latency.py"])
+@pytest.mark.parametrize("script", ["queue.py", "display_latency.py", "booking_storm.py"])
 def test_the_bench_script_imports_and_prints_its_usage(script: str) -> None:
     done = subprocess.run(
         [sys.executable, str(REPO_ROOT / "bench" / script), "--help"],
