@@ -686,6 +686,8 @@ def halls_for_matter(session: Session, matter: Matter, now: dt.datetime) -> list
     queue_by_hall = {h.id: queues[h.id][0] for h in halls}
     today = local_date(now)
     now_live = live.live(queue_by_hall, today)
+    # One cutoff for the list (the shortest of the halls'): a hall closing earlier may show today's
+    # last slot or two as open here; its own slot list, and the booking itself, apply its cutoff.
     earliest = now + min((r.close_before for r in rules.values()), default=dt.timedelta(0))
     places = live.open_places(
         queue_by_hall, earliest, {h: bookable_dates(now, r)[1] for h, r in rules.items()}
