@@ -67,6 +67,7 @@ def test_a_code_sent_through_the_outbox_signs_the_taxpayer_in(
     assert cookie
     page = client.get("/my")
     assert page.status_code == 200 and "139****5678" in page.text and PHONE not in page.text
+    assert 'href="/booking"' in page.text and 'href="/booking/mine"' in page.text  # what they came for
     # A code works once.
     client.cookies.clear()
     assert _verify(client, code)[0] == 400
