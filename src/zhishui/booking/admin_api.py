@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from zhishui.booking import manage
 from zhishui.booking import manage_policy as mp
 from zhishui.booking.admin_pages import chart_data
-from zhishui.booking.manage_repository import ManagedBookingRepository, SlotView
+from zhishui.booking.repository import BookingRepository, SlotView
 from zhishui.hall.context import resolve_hall
 from zhishui.hall.repository import QueueRepository
 from zhishui.identity.deps import require
@@ -102,7 +102,7 @@ class CancelOut(BaseModel):
 
 def _slot_out(session: Session, staff: StaffPrincipal, slot: SlotView, *, bookings: bool = True) -> SlotOut:
     full = staff.can(Permission.TAXPAYER_READ_FULL)
-    lines = ManagedBookingRepository(session).lines_of_slot(slot.id) if bookings else []
+    lines = BookingRepository(session).lines_of_slot(slot.id) if bookings else []
     return SlotOut(
         id=slot.id,
         queue_id=slot.queue_id,

@@ -21,15 +21,16 @@ from sqlalchemy.orm import Session
 
 from zhishui.booking import manage
 from zhishui.booking import manage_policy as mp
-from zhishui.booking.manage_repository import (
-    ManagedBlackoutRepository,
-    ManagedBookingRepository,
-    ManagedSettingsRepository,
-    ManagedSlotRepository,
-    ManagedTemplateRepository,
-    SlotView,
-)
 from zhishui.booking.policy import BOOKING_STATUS_LABELS, BookingStatus, local_date
+from zhishui.booking.repository import (
+    BlackoutRepository,
+    BookingRepository,
+    BookingSettingsRepository,
+    SlotRepository,
+    SlotTemplateRepository,
+    SlotView,
+    rules_of,
+)
 from zhishui.hall.context import halls_in_scope, resolve_hall
 from zhishui.hall.models import ServiceQueue
 from zhishui.hall.repository import QueueRepository
@@ -73,7 +74,7 @@ def choose(request: Request, session: SessionDep, templates: TemplatesDep, staff
     """The halls in the caller's scope, each with its booking state; always a list (a county may
     get a second hall, and the list says at a glance which halls take bookings)."""
     halls = halls_in_scope(session, staff)
-    overview = ManagedSettingsRepository(session).hall_overview([h.id for h in halls])
+    overview = BookingSettingsRepository(session).hall_overview([h.id for h in halls])
     return templates.TemplateResponse(
         request, "booking/admin/choose.html", {"halls": halls, "overview": overview}
     )
@@ -102,8 +103,8 @@ def _settings_page(
     blackout_entered: Mapping[str, Any] | None = None,
     confirm: manage.Impact | None = None,
 ) -> Response:
-    saved = ManagedSettingsRepository(session).of_hall(hall.id)
-    rules = manage.rules_of(saved)
+    saved = BookingSettingsRepository(session).get(hall.id)
+    rules = rules_of(saved)
     refused = bool(settings_errors or template_errors or blackout_errors)
     queues = _queues(session, hall.id)
     context = {
@@ -113,8 +114,8 @@ def _settings_page(
         "fields": mp.SETTING_FIELDS,
         "queues": queues,
         "queue_names": {q.id: f"{q.prefix} {q.name}" for q in queues},
-        "slot_templates": ManagedTemplateRepository(session).of_hall(hall.id),
-        "blackouts": ManagedBlackoutRepository(session).of_hall(hall.id, today),
+        "slot_templates": SlotTemplateRepository(session).of_hall(hall.id),
+        "blackouts": BlackoutRepository(session).of_hall(hall.id, today),
         "weekday_names": mp.WEEKDAY_NAMES,
         "days_text": mp.days_text,
         "today": today,
@@ -476,7 +477,7 @@ def calendar_page(
         "table_url": f"/admin/booking/{hall.id}/calendar/table{query}",
         "now": clock.now(),
         "day_label": mp.day_label,
-        "enabled": manage.booking_enabled(session, hall.id),
+        "enabled": BookingSettingsRepository(session).enabled(hall.id),
     }
     return templates.TemplateResponse(request, "booking/admin/calendar.html", context)
 
@@ -506,7 +507,7 @@ def calendar_table(
 def _slot_context(
     session: Session, staff: StaffPrincipal, hall: OrgUnit, slot: SlotView, now: dt.datetime
 ) -> dict[str, Any]:
-    lines = ManagedBookingRepository(session).lines_of_slot(slot.id)
+    lines = BookingRepository(session).lines_of_slot(slot.id)
     return {
         "hall": hall,
         "slot": slot,
@@ -727,7 +728,7 @@ def slot_cancel(
 def _day_context(
     session: Session, hall: OrgUnit, day: dt.date, now: dt.datetime, time: str | None
 ) -> dict[str, Any]:
-    slots = ManagedSlotRepository(session).of_day(hall.id, day)
+    slots = SlotRepository(session).of_day(hall.id, day)
     local_start = {s.id: f"{s.starts_at.astimezone(SHANGHAI):%H:%M}" for s in slots}
     shown = [s for s in slots if time is None or local_start[s.id] == time]
     impact = manage.day_impact(session, hall.id, day, now)

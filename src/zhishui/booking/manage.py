@@ -18,20 +18,20 @@ from sqlalchemy.orm import Session
 
 from zhishui.audit.recorder import record
 from zhishui.booking import manage_policy as mp
-from zhishui.booking.manage_repository import (
+from zhishui.booking.models import BlackoutDate, SlotTemplate
+from zhishui.booking.policy import bookable_dates, local_date
+from zhishui.booking.repository import (
+    BlackoutRepository,
+    BookingRepository,
+    BookingSettingsRepository,
     CancelledBooking,
-    ManagedBlackoutRepository,
-    ManagedBookingRepository,
-    ManagedQuotaRepository,
-    ManagedSettingsRepository,
-    ManagedSlotRepository,
-    ManagedTemplateRepository,
+    QuotaRepository,
+    SlotRepository,
+    SlotTemplateRepository,
     SlotView,
     template_spec,
 )
-from zhishui.booking.models import BlackoutDate, BookingSettings, SlotTemplate
-from zhishui.booking.policy import BookingRules, bookable_dates, local_date
-from zhishui.booking.service import generate_slots_ahead
+from zhishui.booking.service import generate_slots_ahead, rules_of_hall
 from zhishui.hall.repository import QueueRepository
 from zhishui.kit.errors import Conflict, InvalidInput, NotFound
 from zhishui.notify.tasks import send_later
@@ -39,21 +39,6 @@ from zhishui.org.models import OrgUnit
 
 SLOT_NOT_FOUND = "预约时段不存在或不在您的管辖范围内"
 REBOOK_PATH = "/booking"  # the taxpayer's booking pages, named in the cancellation notice
-
-
-def rules_of(settings: BookingSettings | None) -> BookingRules:
-    if settings is None:
-        return BookingRules()
-    return mp.rules_from({name: getattr(settings, name) for name in mp.SETTING_FIELDS})
-
-
-def hall_rules(session: Session, hall_id: int) -> BookingRules:
-    return rules_of(ManagedSettingsRepository(session).of_hall(hall_id))
-
-
-def booking_enabled(session: Session, hall_id: int) -> bool:
-    settings = ManagedSettingsRepository(session).of_hall(hall_id)
-    return settings is None or settings.enabled
 
 
 # --- settings --------------------------------------------------------------------------------------
@@ -65,7 +50,7 @@ def save_settings(
     """Save the hall's windows and limits (checked by manage_policy.read_settings); a longer window
     gets its slots at once. Returns how many slots were added."""
     rules = mp.rules_from(values)  # every field present, or KeyError: a caller bug, not input
-    settings = ManagedSettingsRepository(session).for_update(hall_id)
+    settings = BookingSettingsRepository(session).for_update(hall_id)
     for name in mp.SETTING_FIELDS:
         setattr(settings, name, getattr(rules, name))
     settings.enabled = enabled
@@ -81,9 +66,9 @@ def regenerate(session: Session, hall_id: int, now: dt.datetime) -> int:
     """Insert the slots the hall's templates give for its booking window (the core's generation, the
     same the booking loop runs); slots that exist (and their bookings) are never touched. Returns how
     many slots are new. A hall with booking switched off gets none."""
-    if not booking_enabled(session, hall_id):
+    if not BookingSettingsRepository(session).enabled(hall_id):
         return 0
-    slots = ManagedSlotRepository(session)
+    slots = SlotRepository(session)
     before = slots.count_of_hall(hall_id)
     generate_slots_ahead(session, hall_id, now)
     return slots.count_of_hall(hall_id) - before
@@ -93,16 +78,12 @@ def _queue_ids(session: Session, hall_id: int) -> list[int]:
     return [q.id for q in QueueRepository(session).of_hall(hall_id)]
 
 
-def active_queue_ids(session: Session, hall_id: int) -> list[int]:
-    return _queue_ids(session, hall_id)
-
-
 def _check_overlap(session: Session, hall_id: int, data: mp.TemplateInput, template_id: int | None) -> None:
     if not data.active:
         return
     others = [
         template_spec(t)
-        for t in ManagedTemplateRepository(session).of_hall(hall_id)
+        for t in SlotTemplateRepository(session).of_hall(hall_id)
         if t.active and t.id != template_id
     ]
     clash = mp.overlapping(data.spec(template_id), others)
@@ -145,7 +126,7 @@ def add_template(
 
 
 def template_in_hall(session: Session, hall_id: int, template_id: int) -> SlotTemplate:
-    template = ManagedTemplateRepository(session).in_hall(hall_id, template_id)
+    template = SlotTemplateRepository(session).in_hall(hall_id, template_id)
     if template is None:
         raise NotFound("时段模板不存在")
     return template
@@ -159,9 +140,9 @@ def update_template(
     if data.queue_id not in _queue_ids(session, hall_id):
         raise InvalidInput("queue_id", "所选队列不属于本厅或已停用")
     _check_overlap(session, hall_id, data, template.id)
-    slots = ManagedSlotRepository(session)
+    slots = SlotRepository(session)
     removed = slots.delete_unused(template.id, now)
-    kept = ManagedSlotRepository(session).count_future_of_template(template.id, now)
+    kept = slots.count_future_of_template(template.id, now)
     _apply(template, data)
     session.flush()
     if removed:
@@ -198,10 +179,11 @@ def set_template_active(
         session.flush()
         return TemplateSaved(template, regenerate(session, hall_id, now), 0, 0)
     if not active and template.active:
-        removed = ManagedSlotRepository(session).delete_unused(template.id, now)
+        slots = SlotRepository(session)
+        removed = slots.delete_unused(template.id, now)
         template.active = False
         session.flush()
-        kept = ManagedSlotRepository(session).count_future_of_template(template.id, now)
+        kept = slots.count_future_of_template(template.id, now)
         if removed:
             record(
                 session,
@@ -255,15 +237,13 @@ def cancel_by_bureau(
     reason = mp.clean_reason(reason)
     if not reason:
         raise InvalidInput("reason", "请填写取消原因（将通过短信告知预约人）")
-    slots = ManagedSlotRepository(session)
+    slots = SlotRepository(session)
     ids = sorted(set(slot_ids))
     slots.lock(hall.id, ids)
     blocked = slots.block(hall.id, ids, block_reason or mp.clean_reason(reason))
-    cancelled = ManagedBookingRepository(session).cancel_confirmed(
-        ids, reason=reason, staff_id=staff_id, now=now
-    )
-    slots.give_back(dict(Counter(b.slot_id for b in cancelled)))
-    ManagedQuotaRepository(session).give_back(dict(Counter((b.phone, b.service_date) for b in cancelled)))
+    cancelled = BookingRepository(session).cancel_confirmed(ids, reason=reason, staff_id=staff_id, now=now)
+    slots.give_back_places(dict(Counter(b.slot_id for b in cancelled)))
+    QuotaRepository(session).give_back_many(dict(Counter((b.phone, b.service_date) for b in cancelled)))
     _notify(session, hall, cancelled, reason, now)
     record(
         session,
@@ -280,7 +260,7 @@ def _notify(
 ) -> None:
     if not cancelled:
         return
-    times = ManagedSlotRepository(session).by_ids(hall.id, sorted({b.slot_id for b in cancelled}))
+    times = SlotRepository(session).views_by_id(hall.id, sorted({b.slot_id for b in cancelled}))
     url = _rebook_url(session)
     for booking in cancelled:
         slot = times[booking.slot_id]
@@ -299,7 +279,7 @@ def _notify(
 
 
 def slot_in_hall(session: Session, hall_id: int, slot_id: int) -> SlotView:
-    found = ManagedSlotRepository(session).view(hall_id, slot_id)
+    found = SlotRepository(session).view(hall_id, slot_id)
     if found is None:
         raise NotFound(SLOT_NOT_FOUND)
     return found
@@ -319,7 +299,7 @@ def set_capacity(
     _not_ended(slot, now, "调整容量")
     if not 0 <= capacity <= mp.MAX_CAPACITY:
         raise InvalidInput("capacity", f"容量应在 0 至 {mp.MAX_CAPACITY} 之间")
-    if not ManagedSlotRepository(session).set_capacity(hall_id, slot_id, capacity):
+    if not SlotRepository(session).set_capacity(hall_id, slot_id, capacity):
         fresh = slot_in_hall(session, hall_id, slot_id)
         raise Conflict(f"该时段已约 {fresh.booked} 人，容量不能少于已约人数")
     record(
@@ -338,7 +318,7 @@ def block_slot(session: Session, hall_id: int, slot_id: int, reason: str, *, now
     slot = slot_in_hall(session, hall_id, slot_id)
     _not_ended(slot, now, "暂停预约")
     reason = mp.clean_reason(reason) or "暂停预约"
-    if ManagedSlotRepository(session).block(hall_id, [slot_id], reason):
+    if SlotRepository(session).block(hall_id, [slot_id], reason):
         record(session, "booking.block", entity="slot", entity_id=str(slot_id), detail={"reason": reason})
     return slot_in_hall(session, hall_id, slot_id)
 
@@ -346,9 +326,9 @@ def block_slot(session: Session, hall_id: int, slot_id: int, reason: str, *, now
 def unblock_slot(session: Session, hall_id: int, slot_id: int, *, now: dt.datetime) -> SlotView:
     slot = slot_in_hall(session, hall_id, slot_id)
     _not_ended(slot, now, "恢复预约")
-    if slot.blocked and ManagedBlackoutRepository(session).on(hall_id, slot.service_date) is not None:
+    if slot.blocked and BlackoutRepository(session).on(hall_id, slot.service_date) is not None:
         raise Conflict("该日为闭厅日，请先删除闭厅日再恢复预约")
-    if ManagedSlotRepository(session).unblock(hall_id, [slot_id]):
+    if SlotRepository(session).unblock(hall_id, [slot_id]):
         record(session, "booking.unblock", entity="slot", entity_id=str(slot_id))
     return slot_in_hall(session, hall_id, slot_id)
 
@@ -363,13 +343,13 @@ class Impact:
 
 def slot_impact(session: Session, hall_id: int, slot: SlotView, now: dt.datetime) -> Impact:
     _not_ended(slot, now, "取消预约")
-    counts = ManagedBookingRepository(session).confirmed_by_slot([slot.id])
+    counts = BookingRepository(session).confirmed_by_slot([slot.id])
     return Impact([slot.id], counts.get(slot.id, 0))
 
 
 def day_impact(session: Session, hall_id: int, day: dt.date, now: dt.datetime) -> Impact:
-    ids = ManagedSlotRepository(session).ids_not_ended(hall_id, day, now)
-    counts = ManagedBookingRepository(session).confirmed_by_slot(ids)
+    ids = SlotRepository(session).ids_not_ended(hall_id, day, now)
+    counts = BookingRepository(session).confirmed_by_slot(ids)
     return Impact(ids, sum(counts.values()))
 
 
@@ -387,7 +367,7 @@ def cancel_day(
     """Cancel every booking of the day's slots that have not ended (and block those slots)."""
     if day < local_date(now):
         raise Conflict("该日已过，不能取消预约")
-    ids = ManagedSlotRepository(session).ids_not_ended(hall.id, day, now)
+    ids = SlotRepository(session).ids_not_ended(hall.id, day, now)
     if not ids:
         raise Conflict("该日没有尚未结束的预约时段")
     return cancel_by_bureau(session, hall, ids, reason=reason, staff_id=staff_id, now=now)
@@ -426,7 +406,7 @@ def add_blackout(
     impact = day_impact(session, hall.id, day, now)
     if impact.bookings and not confirmed:
         return BlackoutResult(None, impact)
-    existing = ManagedBlackoutRepository(session).on(hall.id, day)
+    existing = BlackoutRepository(session).on(hall.id, day)
     if existing is not None:
         blackout = existing
     else:
@@ -436,11 +416,11 @@ def add_blackout(
                 session.add(blackout)
                 session.flush()
         except IntegrityError:  # closed by someone else this very moment: theirs stands
-            found = ManagedBlackoutRepository(session).on(hall.id, day)
+            found = BlackoutRepository(session).on(hall.id, day)
             assert found is not None
             blackout = found
     block_reason = mp.blackout_block_reason(blackout.reason)
-    slots = ManagedSlotRepository(session).of_day(hall.id, day)
+    slots = SlotRepository(session).of_day(hall.id, day)
     summary = None
     if impact.slot_ids:
         summary = cancel_by_bureau(
@@ -453,14 +433,12 @@ def add_blackout(
             block_reason=block_reason,
         )
     # Slots of the day that have ended are blocked too, so the calendar shows the day closed.
-    ManagedSlotRepository(session).block(
-        hall.id, [s.id for s in slots if s.id not in impact.slot_ids], block_reason
-    )
+    SlotRepository(session).block(hall.id, [s.id for s in slots if s.id not in impact.slot_ids], block_reason)
     return BlackoutResult(blackout, impact, summary)
 
 
 def blackout_in_hall(session: Session, hall_id: int, blackout_id: int) -> BlackoutDate:
-    found = ManagedBlackoutRepository(session).in_hall(hall_id, blackout_id)
+    found = BlackoutRepository(session).in_hall(hall_id, blackout_id)
     if found is None:
         raise NotFound("闭厅日不存在")
     return found
@@ -473,7 +451,7 @@ def remove_blackout(session: Session, hall_id: int, blackout: BlackoutDate, *, n
     day, reason = blackout.day, mp.blackout_block_reason(blackout.reason)
     session.delete(blackout)
     session.flush()
-    slots = ManagedSlotRepository(session)
+    slots = SlotRepository(session)
     future = [s.id for s in slots.of_day(hall_id, day) if s.starts_at > now]
     reopened = slots.unblock(hall_id, future, reason=reason)
     if reopened:
@@ -500,6 +478,6 @@ class Load:
 
 def load(session: Session, hall_id: int, now: dt.datetime, *, queue_id: int | None = None) -> Load:
     """The hall's slots over its booking window (today included), and the heatmap of their load."""
-    first, last = bookable_dates(now, hall_rules(session, hall_id))
-    slots = ManagedSlotRepository(session).views(hall_id, first, last, queue_id=queue_id)
+    first, last = bookable_dates(now, rules_of_hall(session, hall_id))
+    slots = SlotRepository(session).views(hall_id, first, last, queue_id=queue_id)
     return Load(first, last, mp.load_grid((s.load_slot() for s in slots), first, last), slots)

@@ -23,9 +23,9 @@ from tests.integration.booking.manage_world import (
 from zhishui.audit.models import AuditEntry
 from zhishui.booking import manage
 from zhishui.booking.manage_policy import SETTING_FIELDS
-from zhishui.booking.manage_repository import ManagedSlotRepository
 from zhishui.booking.models import BlackoutDate, Booking, Slot
 from zhishui.booking.policy import BookingStatus
+from zhishui.booking.repository import BookingSettingsRepository, SlotRepository
 from zhishui.kit.errors import Conflict, InvalidInput, NotFound
 from zhishui.notify.models import OutboxMessage
 from zhishui.org.models import OrgUnit
@@ -166,7 +166,7 @@ def test_cancelling_a_day_cancels_every_slot_of_it_and_needs_a_reason(
     )
     session.commit()
     assert (summary.cancelled, summary.slots) == (3, 4)
-    day = ManagedSlotRepository(session).of_day(world.hall_id, TOMORROW)
+    day = SlotRepository(session).of_day(world.hall_id, TOMORROW)
     assert all(s.blocked and s.booked == 0 for s in day)
     assert sorted(m["to"] for m in _sms(session)) == sorted(PHONES[:3])
     statuses = session.execute(select(Booking.status).order_by(Booking.id)).scalars().all()
@@ -190,7 +190,7 @@ def test_a_closed_day_with_bookings_waits_for_confirmation_then_blocks_cancels_a
     session.commit()
     assert asked.blackout is None and asked.impact.bookings == 1 and len(asked.impact.slot_ids) == 4
     assert session.execute(select(func.count()).select_from(BlackoutDate)).scalar_one() == 0
-    assert not any(s.blocked for s in ManagedSlotRepository(session).of_day(world.hall_id, day))
+    assert not any(s.blocked for s in SlotRepository(session).of_day(world.hall_id, day))
     assert _sms(session) == []
 
     done = manage.add_blackout(
@@ -198,7 +198,7 @@ def test_a_closed_day_with_bookings_waits_for_confirmation_then_blocks_cancels_a
     )
     session.commit()
     assert done.blackout is not None and done.summary is not None and done.summary.cancelled == 1
-    slots = ManagedSlotRepository(session).of_day(world.hall_id, day)
+    slots = SlotRepository(session).of_day(world.hall_id, day)
     assert all(s.blocked and s.block_reason == "闭厅：内部培训" for s in slots)
     session.refresh(booking)
     assert booking.status == BookingStatus.CANCELLED_BY_BUREAU
@@ -212,12 +212,12 @@ def test_a_closed_day_with_bookings_waits_for_confirmation_then_blocks_cancels_a
         manage.unblock_slot(session, world.hall_id, slots[0].id, now=NOW)
 
     manual = slots[1].id
-    ManagedSlotRepository(session).unblock(world.hall_id, [manual])
+    SlotRepository(session).unblock(world.hall_id, [manual])
     manage.block_slot(session, world.hall_id, manual, "窗口改造", now=NOW)
     reopened = manage.remove_blackout(session, world.hall_id, done.blackout, now=NOW)
     session.commit()
     assert reopened == 3
-    after = {s.id: s for s in ManagedSlotRepository(session).of_day(world.hall_id, day)}
+    after = {s.id: s for s in SlotRepository(session).of_day(world.hall_id, day)}
     assert after[manual].blocked and after[manual].block_reason == "窗口改造"
     assert sum(s.blocked for s in after.values()) == 1
     session.refresh(booking)
@@ -229,13 +229,13 @@ def test_a_closed_day_gets_no_slots_and_gets_them_when_reopened(session: Session
     far = TODAY + dt.timedelta(days=20)
     result = manage.add_blackout(session, hall, far, "盘点", staff_id=None, now=NOW, confirmed=False)
     assert result.blackout is not None and result.impact.slot_ids == []
-    rules = manage.hall_rules(session, world.hall_id)
+    rules = BookingSettingsRepository(session).rules(world.hall_id)
     values = {**{name: getattr(rules, name) for name in SETTING_FIELDS}, "window_days": 21}
     manage.save_settings(session, world.hall_id, values, enabled=True, now=NOW)
-    assert ManagedSlotRepository(session).of_day(world.hall_id, far) == []
-    assert len(ManagedSlotRepository(session).of_day(world.hall_id, far + dt.timedelta(days=1))) == 4
+    assert SlotRepository(session).of_day(world.hall_id, far) == []
+    assert len(SlotRepository(session).of_day(world.hall_id, far + dt.timedelta(days=1))) == 4
     assert manage.remove_blackout(session, world.hall_id, result.blackout, now=NOW) == 4
-    assert len(ManagedSlotRepository(session).of_day(world.hall_id, far)) == 4
+    assert len(SlotRepository(session).of_day(world.hall_id, far)) == 4
     with pytest.raises(InvalidInput, match="早于今天"):
         manage.add_blackout(
             session, hall, TODAY - dt.timedelta(days=1), "x", staff_id=None, now=NOW, confirmed=True
