@@ -28,7 +28,6 @@ from sqlalchemy.orm import Session
 
 from zhishui.audit.recorder import record
 from zhishui.booking import prereview
-from zhishui.booking.check_in_repository import BookingRow, CheckInRepository
 from zhishui.booking.models import Booking
 from zhishui.booking.policy import (
     BOOKING_STATUS_LABELS,
@@ -44,15 +43,23 @@ from zhishui.booking.policy import (
     local_date,
     normalise_booking_code,
 )
-from zhishui.booking.repository import BookingRepository, BookingSettingsRepository
+from zhishui.booking.repository import (
+    BookingRepository,
+    BookingRow,
+    BookingSettingsRepository,
+    SlotRepository,
+)
+from zhishui.catalog.repository import MatterRepository
 from zhishui.hall import visits as visit_service
 from zhishui.hall.models import Ticket
 from zhishui.hall.policy import TICKET_STATUS_LABELS, TicketStatus
-from zhishui.hall.repository import TicketRepository, VisitRepository
+from zhishui.hall.repository import QueueRepository, TicketRepository, VisitRepository
 from zhishui.hall.tickets import issue_ticket
 from zhishui.kit.clock import SHANGHAI
 from zhishui.kit.errors import Conflict, InvalidInput, NotFound
 from zhishui.kit.validators import InvalidIdentifier, normalise_phone
+from zhishui.org.repository import OrgUnitRepository
+from zhishui.taxpayers.repository import TaxpayerRepository
 
 MAX_LOOKUP_CHARS = 300  # a booking page link with its host fits; anything longer is not ours
 NOT_RECOGNISED = "无法识别：请输入 8 位预约码（如 ACEF-3479）或 11 位手机号码，或扫描预约二维码"
@@ -200,20 +207,19 @@ def card(row: BookingRow) -> BookingCard:
 
 
 def cards(session: Session, bookings: Sequence[Booking]) -> list[BookingCard]:
-    return [card(r) for r in CheckInRepository(session).rows(bookings)]
+    return [card(r) for r in BookingRepository(session).rows(bookings)]
 
 
 def find(session: Session, hall_id: int, lookup: Lookup, now: dt.datetime) -> list[Booking]:
     """The bookings a lookup names. A code or a token names one booking wherever it is (check-in then
     says where it belongs); a phone names only its bookings here today, so a typed phone reveals
     nothing about other halls or days."""
-    repo = CheckInRepository(session)
+    bookings = BookingRepository(session)
     if lookup.kind is LookupKind.PHONE:
-        found = list(repo.of_phone_on(hall_id, lookup.value, local_date(now)))
+        found = list(bookings.of_phone_on(hall_id, lookup.value, local_date(now)))
         if not found:
             raise NotFound(NOT_FOUND_PHONE)
         return found
-    bookings = BookingRepository(session)
     booking = (
         bookings.by_code(lookup.value) if lookup.kind is LookupKind.CODE else bookings.by_token(lookup.value)
     )
@@ -223,7 +229,8 @@ def find(session: Session, hall_id: int, lookup: Lookup, now: dt.datetime) -> li
 
 
 def _elsewhere(session: Session, booking: Booking) -> Conflict:
-    hall = CheckInRepository(session).hall_name(booking.hall_id)
+    unit = OrgUnitRepository(session).get(booking.hall_id)
+    hall = unit.name if unit is not None else ""
     return Conflict(f"该预约的办理地点是{hall}，请到该办税服务厅签到", code="other_hall")
 
 
@@ -267,7 +274,6 @@ def check_in(
     A booking the no-show task already marked (its slot ended more than the grace period ago) still
     gets a plain ticket the same day, like any late arrival; it stays a no-show, and is told so.
     """
-    repo = CheckInRepository(session)
     if booking.hall_id != hall_id:
         raise _elsewhere(session, booking)
     status = BookingStatus(booking.status)
@@ -275,7 +281,7 @@ def check_in(
         return _again(session, booking)
     if status not in (BookingStatus.CONFIRMED, BookingStatus.NO_SHOW):
         raise Conflict(booking_refusal("check_in", status), code="wrong_state")
-    slot = repo.slot(booking.slot_id)
+    slot = SlotRepository(session).get(booking.slot_id)
     assert slot is not None  # a foreign key
     rules = BookingSettingsRepository(session).rules(hall_id)
     decision = classify_check_in(slot.starts_at, slot.ends_at, now, rules)
@@ -286,7 +292,7 @@ def check_in(
     bookings = BookingRepository(session)
     if status is BookingStatus.NO_SHOW:
         decision = _marked_no_show(slot.starts_at, slot.ends_at, rules.late_grace_minutes)
-        claimed = repo.claim_no_show(booking.id, slot.id, now)
+        claimed = bookings.claim_no_show(booking.id, slot.id, now)
     else:
         allowed, to_state = BOOKING_TRANSITIONS["check_in"]
         values = {"status": to_state, "checked_in_at": now}
@@ -297,10 +303,12 @@ def check_in(
         if _again_after_race:
             return check_in(session, booking, hall_id, now=now, staff_id=staff_id, _again_after_race=False)
         raise Conflict(booking_refusal("check_in", BookingStatus(booking.status)), code="wrong_state")
-    matter = repo.matter(booking.matter_id)
-    queue = repo.queue(slot.queue_id)
+    matter = MatterRepository(session).get(booking.matter_id)
+    queue = QueueRepository(session).get(slot.queue_id)
     assert matter is not None and queue is not None  # foreign keys
-    taxpayer = repo.taxpayer(booking.taxpayer_id) if booking.taxpayer_id is not None else None
+    taxpayer = (
+        TaxpayerRepository(session).get(booking.taxpayer_id) if booking.taxpayer_id is not None else None
+    )
     visit = visit_service.arrive(
         session,
         hall_id,
@@ -391,7 +399,7 @@ def check_in_lookup(
     if lookup.kind is LookupKind.PHONE:
         waiting = [b for b in found if _open(b)]
         if len(waiting) > 1:
-            raise BookingChoiceNeeded(CheckInRepository(session).rows(waiting))
+            raise BookingChoiceNeeded(BookingRepository(session).rows(waiting))
         # None left to check in: the one already checked in shows its ticket again.
         return check_in(session, (waiting or found)[0], hall_id, now=now, staff_id=staff_id)
     return check_in(session, found[0], hall_id, now=now, staff_id=staff_id)
@@ -407,7 +415,7 @@ def _open(booking: Booking) -> bool:
 def booking_in_hall(session: Session, hall_id: int, booking_id: int) -> Booking:
     """For staff who picked a booking from the desk's list: it must belong to their hall (the hall
     already checked against their subtree); another hall's looks like a missing one."""
-    booking = CheckInRepository(session).get(booking_id)
+    booking = BookingRepository(session).get(booking_id)
     if booking is None or booking.hall_id != hall_id:
         raise NotFound("预约不存在")
     return booking

@@ -29,6 +29,7 @@ from zhishui.booking.models import (
     BookingQuota,
     BookingRestriction,
     BookingSettings,
+    PreReview,
     Slot,
     SlotTemplate,
 )
@@ -630,6 +631,24 @@ class CancelledBooking:
     code: str
 
 
+@dataclass(frozen=True)
+class BookingRow:
+    """A booking with what the check-in desk and the kiosk print beside it, read in one statement."""
+
+    booking: Booking
+    slot_start: dt.datetime
+    slot_end: dt.datetime
+    queue_id: int
+    queue_name: str
+    matter_code: str
+    matter_name: str
+    hall_name: str
+    taxpayer_name: str | None
+    pre_review_id: int | None
+    pre_review_status: str | None
+    ticket_code: str | None
+
+
 class BookingRepository(Repository[Booking]):
     model = Booking
     not_found_message = "预约不存在"
@@ -665,6 +684,22 @@ class BookingRepository(Repository[Booking]):
             stmt.values(**values).returning(Booking),
             execution_options={"populate_existing": True, "synchronize_session": False},
         ).scalar_one_or_none()
+
+    def claim_no_show(self, booking_id: int, slot_id: int, now: dt.datetime) -> bool:
+        """A late arrival whose booking is already a no-show: mark the arrival once (the status stays),
+        so of two scans only one goes on to issue a ticket."""
+        result = self.session.execute(
+            update(Booking)
+            .where(
+                Booking.id == booking_id,
+                Booking.slot_id == slot_id,
+                Booking.status == BookingStatus.NO_SHOW,
+                Booking.checked_in_at.is_(None),
+            )
+            .values(checked_in_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
 
     def claim_flag(self, booking_id: int, flag: str) -> bool:
         """Set a reminder flag on a still-confirmed booking, once: True only for the caller that set it."""
@@ -719,6 +754,58 @@ class BookingRepository(Repository[Booking]):
             )
         )
         return list(rows.scalars())
+
+    # --- check-in ------------------------------------------------------------------------------------
+
+    def of_phone_on(self, hall_id: int, phone: str, day: dt.date) -> Sequence[Booking]:
+        """The person's bookings at this hall on this day that check-in cares about (still to check
+        in, checked in, or marked no-show: a late arrival still gets a plain ticket), by slot start."""
+        return self.list(
+            select(Booking)
+            .join(Slot, Slot.id == Booking.slot_id)
+            .where(
+                Booking.hall_id == hall_id,
+                Booking.phone == phone,
+                Booking.service_date == day,
+                Booking.status.in_(
+                    [BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN, BookingStatus.NO_SHOW]
+                ),
+            )
+            .order_by(Slot.starts_at, Booking.id)
+            .limit(20)
+        )
+
+    def rows(self, bookings: Sequence[Booking]) -> list[BookingRow]:
+        """The bookings with slot, queue, matter, hall, taxpayer, pre-review and ticket, in their order."""
+        if not bookings:
+            return []
+        ids = [b.id for b in bookings]
+        result = self.session.execute(
+            select(
+                Booking,
+                Slot.starts_at,
+                Slot.ends_at,
+                Slot.queue_id,
+                ServiceQueue.name,
+                Matter.code,
+                Matter.name,
+                OrgUnit.name,
+                Taxpayer.name,
+                PreReview.id,
+                PreReview.status,
+                Ticket.code,
+            )
+            .join(Slot, Slot.id == Booking.slot_id)
+            .join(ServiceQueue, ServiceQueue.id == Slot.queue_id)
+            .join(Matter, Matter.id == Booking.matter_id)
+            .join(OrgUnit, OrgUnit.id == Booking.hall_id)
+            .outerjoin(Taxpayer, Taxpayer.id == Booking.taxpayer_id)
+            .outerjoin(PreReview, PreReview.booking_id == Booking.id)
+            .outerjoin(Ticket, Ticket.id == Booking.ticket_id)
+            .where(Booking.id.in_(ids))
+        )
+        by_id = {r[0].id: BookingRow(*tuple(r)) for r in result}
+        return [by_id[i] for i in ids if i in by_id]
 
     # --- the bureau's side ---------------------------------------------------------------------------
 
