@@ -25,8 +25,13 @@ from zhishui.audit.recorder import record
 from zhishui.booking import prereview_policy as rules
 from zhishui.booking.models import PreReview, PreReviewFile
 from zhishui.booking.policy import PRE_REVIEW_TRANSITIONS, PreReviewStatus, Refusal
-from zhishui.booking.prereview_repository import BookingView, PreReviewRepository, QueueRow
 from zhishui.booking.prereview_storage import FileStore, FileTooLarge, remove_on_rollback
+from zhishui.booking.repository import (
+    BookingRepository,
+    PreReviewBooking,
+    PreReviewRepository,
+    PreReviewRow,
+)
 from zhishui.identity.principal import StaffPrincipal
 from zhishui.kit.errors import AppError, Conflict, InvalidInput, NotFound, TooLarge
 from zhishui.notify.tasks import send_later
@@ -57,7 +62,7 @@ class Upload:
 class Materials:
     """What the taxpayer's materials page shows."""
 
-    booking: BookingView
+    booking: PreReviewBooking
     pre_review: PreReview | None
     files: Sequence[PreReviewFile]
     refusal: Refusal | None  # why nothing can be submitted now (None: the upload form is open)
@@ -91,10 +96,10 @@ def materials_link(session: Session, token: str) -> str:
 # --- the taxpayer's side -------------------------------------------------------------------------------
 
 
-def booking_of_taxpayer(session: Session, token: str, phone: str) -> BookingView:
+def booking_of_taxpayer(session: Session, token: str, phone: str) -> PreReviewBooking:
     """The booking behind `token` if it is the signed-in person's; someone else's is "not found", exactly
     like a token that does not exist."""
-    booking = PreReviewRepository(session).booking_by_token(token)
+    booking = BookingRepository(session).pre_review_booking(token)
     if booking is None or booking.phone != phone:
         raise NotFound(BOOKING_NOT_FOUND)
     return booking
@@ -234,7 +239,7 @@ def file_of_taxpayer(session: Session, *, token: str, phone: str, file_id: int) 
 @dataclass(frozen=True)
 class Queue:
     status: PreReviewStatus
-    rows: list[QueueRow]
+    rows: list[PreReviewRow]
     counts: dict[str, int]
 
 
@@ -248,7 +253,7 @@ def queue(
     return Queue(status, rows, repo.counts(staff.scope, booking_states=states, hall_id=hall_id))
 
 
-def open_for_staff(session: Session, staff: StaffPrincipal, pre_review_id: int) -> QueueRow:
+def open_for_staff(session: Session, staff: StaffPrincipal, pre_review_id: int) -> PreReviewRow:
     row = PreReviewRepository(session).in_scope(pre_review_id, staff.scope)
     if row is None:
         raise NotFound(PRE_REVIEW_NOT_FOUND)

@@ -25,7 +25,7 @@ from zhishui.booking.prereview_pages import (
     stream_file,
     upload_limits,
 )
-from zhishui.booking.prereview_repository import BookingView, QueueRow
+from zhishui.booking.repository import PreReviewBooking, PreReviewRow
 from zhishui.identity.deps import CurrentTaxpayer
 from zhishui.kit.csrf import verify_csrf
 from zhishui.kit.masking import mask_phone
@@ -69,7 +69,7 @@ class BookingBrief(BaseModel):
     phone: str = Field(description="脱敏手机号码")
 
     @classmethod
-    def of(cls, b: BookingView) -> BookingBrief:
+    def of(cls, b: PreReviewBooking) -> BookingBrief:
         return cls(
             id=b.id,
             code=b.code,
@@ -108,7 +108,7 @@ class PreReviewOut(BaseModel):
         )
 
     @classmethod
-    def of_row(cls, row: QueueRow) -> PreReviewOut:
+    def of_row(cls, row: PreReviewRow) -> PreReviewOut:
         return cls.of(row.pre_review, file_count=row.files, booking=BookingBrief.of(row.booking))
 
 
