@@ -145,14 +145,7 @@ def update_template(
     kept = slots.count_future_of_template(template.id, now)
     _apply(template, data)
     session.flush()
-    if removed:
-        record(
-            session,
-            "booking.slots_dropped",
-            entity="slot_template",
-            entity_id=str(template.id),
-            detail={"removed": removed, "kept": kept},
-        )
+    _record_dropped(session, template, removed, kept)
     return TemplateSaved(template, regenerate(session, hall_id, now), removed, kept)
 
 
@@ -184,16 +177,21 @@ def set_template_active(
         template.active = False
         session.flush()
         kept = slots.count_future_of_template(template.id, now)
-        if removed:
-            record(
-                session,
-                "booking.slots_dropped",
-                entity="slot_template",
-                entity_id=str(template.id),
-                detail={"removed": removed, "kept": kept},
-            )
+        _record_dropped(session, template, removed, kept)
         return TemplateSaved(template, 0, removed, kept)
     return TemplateSaved(template, 0, 0, 0)
+
+
+def _record_dropped(session: Session, template: SlotTemplate, removed: int, kept: int) -> None:
+    """Slots deleted by a statement are not seen by the audit hook: say how many went and stayed."""
+    if removed:
+        record(
+            session,
+            "booking.slots_dropped",
+            entity="slot_template",
+            entity_id=str(template.id),
+            detail={"removed": removed, "kept": kept},
+        )
 
 
 # --- cancelling by the bureau ----------------------------------------------------------------------

@@ -27,6 +27,7 @@ from zhishui.booking.models import Booking
 from zhishui.booking.policy import BOOKING_STATUS_LABELS, BookingStatus, bookable_dates
 from zhishui.booking.repository import SlotRepository, SlotRow
 from zhishui.catalog.models import Matter
+from zhishui.catalog.repository import MatterRepository
 from zhishui.catalog.service import triage_text
 from zhishui.hall.pages_desk import qr_svg
 from zhishui.identity.deps import CurrentTaxpayer
@@ -77,6 +78,20 @@ def _page(
         **context,
     }
     return templates.TemplateResponse(request, f"booking/{name}", context, status_code=status_code)
+
+
+def _form_page(
+    request: Request,
+    templates: TemplatesDep,
+    name: str,
+    context: dict[str, Any],
+    taxpayer: TaxpayerPrincipal,
+    error: AppError | None,
+) -> Response:
+    """A form page of the signed-in taxpayer, shown again with the refusal and its status when there is one."""
+    context = {"error": error.message if error else "", **context}
+    status_code = error.status_code if error else 200
+    return _page(request, templates, name, context, status_code=status_code, taxpayer=taxpayer)
 
 
 def _restriction_context(session: Session, taxpayer: TaxpayerPrincipal, now: dt.datetime) -> dict[str, Any]:
@@ -199,19 +214,11 @@ def _confirm_page(
         "slot": row,
         "hall": hall,
         "tax_id": tax_id,
-        "error": error.message if error else "",
         "error_field": error.extra.get("field", "") if error else "",
         "today": now.astimezone(SHANGHAI).date(),
         **_restriction_context(session, taxpayer, now),
     }
-    return _page(
-        request,
-        templates,
-        "confirm.html",
-        context,
-        status_code=error.status_code if error else 200,
-        taxpayer=taxpayer,
-    )
+    return _form_page(request, templates, "confirm.html", context, taxpayer, error)
 
 
 @router.post("/booking", response_class=HTMLResponse)
@@ -246,11 +253,7 @@ def book(
     except service.BookingRestricted as restricted:
         context = {"reason": restricted.message, "until": restricted.until}
         return _page(request, templates, "restricted.html", context, status_code=403, taxpayer=taxpayer)
-    except (InvalidInput, service.WindowRefused) as refused:
-        return _confirm_page(
-            request, session, templates, taxpayer, matter, slot, now, tax_id=tax_id, error=refused
-        )
-    except AppError as refused:
+    except AppError as refused:  # a bad tax id, a closed window, the daily limit …: on the form
         if isinstance(refused, NotFound):
             raise
         return _confirm_page(
@@ -382,14 +385,8 @@ def cancel(
         if isinstance(refused, NotFound):
             raise
         session.refresh(booking)
-        context = {
-            "v": service.view(session, booking, now),
-            "error": refused.message,
-            "today": now.astimezone(SHANGHAI).date(),
-        }
-        return _page(
-            request, templates, "cancel.html", context, status_code=refused.status_code, taxpayer=taxpayer
-        )
+        context = {"v": service.view(session, booking, now), "today": now.astimezone(SHANGHAI).date()}
+        return _form_page(request, templates, "cancel.html", context, taxpayer, refused)
     return RedirectResponse(f"/booking/b/{token}?done=cancelled", status_code=303)
 
 
@@ -420,23 +417,15 @@ def _reschedule_page(
 ) -> Response:
     booking = _own_by_token(session, token, taxpayer)
     view = service.view(session, booking, now)
-    matter = session.get(Matter, booking.matter_id)
+    matter = MatterRepository(session).get(booking.matter_id)
     assert matter is not None
     context = {
         "v": view,
         "matter": matter,
-        "error": error.message if error else "",
         "alternatives": alternatives or [],
         **_slot_days(session, booking.hall_id, matter, day, now),
     }
-    return _page(
-        request,
-        templates,
-        "reschedule.html",
-        context,
-        status_code=error.status_code if error else 200,
-        taxpayer=taxpayer,
-    )
+    return _form_page(request, templates, "reschedule.html", context, taxpayer, error)
 
 
 @router.post("/booking/b/{token}/reschedule", response_class=HTMLResponse)

@@ -504,7 +504,7 @@ def reschedule(session: Session, booking: Booking, *, new_slot_id: int, now: dt.
     _refuse_change("reschedule", booking, old_slot, now, rules)
     if new_slot_id == booking.slot_id:
         raise InvalidInput("slot_id", "新时段与原时段相同")
-    matter = session.get(Matter, booking.matter_id)
+    matter = MatterRepository(session).get(booking.matter_id)
     assert matter is not None
     checked = check_slot(session, new_slot_id, matter, now)
     new = checked.slot
