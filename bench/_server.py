@@ -1,13 +1,16 @@
-"""Shared parts of the hall benches: a throw-away PostgreSQL database, a seeded hall, a real uvicorn
-server in its own process, staff clients signed in through the login form, percentiles.
+"""Shared parts of the server benches (hall and booking): a throw-away PostgreSQL database, a seeded
+county and its halls, a real uvicorn server in its own process, staff clients signed in through the
+login form, percentiles, and the command line every such bench takes.
 
 Everything started here is stopped and dropped again on the way out, also on errors and Ctrl-C.
 """
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import html
+import json
 import os
 import re
 import signal
@@ -18,18 +21,20 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session
 
 from zhishui.catalog.service import import_default_catalog
 from zhishui.hall import stations as station_service
-from zhishui.hall.layout import set_up_standard_hall
+from zhishui.hall.layout import HallLayout, set_up_standard_hall
 from zhishui.hall.models import HallSettings, WorkstationQueue
 from zhishui.hall.policy import Mode
 from zhishui.identity.models import Staff, StaffRole
@@ -77,6 +82,39 @@ def fresh_database(admin_url: str = PG_ADMIN_URL) -> Iterator[str]:
         admin.dispose()
 
 
+def add_county(s: Session, now: dt.datetime, *, letter: str, name: str) -> OrgUnit:
+    """A province, a city and a county bureau (codes `{letter}P`, `{letter}C`, `{letter}X`, names
+    `{name}省税务局` …), and the default catalog."""
+    units = OrgUnitRepository(s)
+    province = units.add_unit(
+        OrgUnit(kind=UnitKind.PROVINCE_BUREAU, code=f"{letter}P", name=f"{name}省税务局", created_at=now),
+        None,
+    )
+    city = units.add_unit(
+        OrgUnit(kind=UnitKind.CITY_BUREAU, code=f"{letter}C", name=f"{name}市税务局", created_at=now),
+        province,
+    )
+    county = units.add_unit(
+        OrgUnit(kind=UnitKind.COUNTY_BUREAU, code=f"{letter}X", name=f"{name}县税务局", created_at=now), city
+    )
+    import_default_catalog(s, now=now)
+    return county
+
+
+def add_hall(
+    s: Session, county: OrgUnit, number: int, *, name: str, stations: int, now: dt.datetime
+) -> tuple[OrgUnit, HallLayout]:
+    """Hall `number` (from 1) of the county, code `{county}-H{number}`, named `{name}第{number}厅`, in the
+    standard layout (hall.layout) with `stations` stations."""
+    hall = OrgUnitRepository(s).add_unit(
+        OrgUnit(
+            kind=UnitKind.HALL, code=f"{county.code}-H{number}", name=f"{name}第{number}厅", created_at=now
+        ),
+        county,
+    )
+    return hall, set_up_standard_hall(s, hall.id, now=now, stations=stations)
+
+
 @dataclass(frozen=True)
 class Hall:
     hall_id: int
@@ -95,24 +133,10 @@ def seed(url: str, *, halls: int, stations: int) -> list[Hall]:
     made: list[Hall] = []
     try:
         with transaction(make_session_factory(engine)) as s:
-            units = OrgUnitRepository(s)
-            province = units.add_unit(
-                OrgUnit(kind=UnitKind.PROVINCE_BUREAU, code="BP", name="基准省税务局", created_at=now), None
-            )
-            city = units.add_unit(
-                OrgUnit(kind=UnitKind.CITY_BUREAU, code="BC", name="基准市税务局", created_at=now), province
-            )
-            county = units.add_unit(
-                OrgUnit(kind=UnitKind.COUNTY_BUREAU, code="BX", name="基准县税务局", created_at=now), city
-            )
-            import_default_catalog(s, now=now)
+            county = add_county(s, now, letter="B", name="基准")
             hashed = hash_password(PASSWORD)  # Argon2 is slow on purpose: hash once, share it
             for h in range(halls):
-                hall = units.add_unit(
-                    OrgUnit(kind=UnitKind.HALL, code=f"BX-H{h + 1}", name=f"基准第{h + 1}厅", created_at=now),
-                    county,
-                )
-                layout = set_up_standard_hall(s, hall.id, now=now, stations=stations)
+                hall, layout = add_hall(s, county, h + 1, name="基准", stations=stations, now=now)
                 served = {
                     (w.workstation_id, w.queue_id) for w in s.execute(select(WorkstationQueue)).scalars()
                 }
@@ -306,3 +330,37 @@ def percentiles(samples_ms: Sequence[float]) -> dict[str, float]:
 
 def utc_now() -> dt.datetime:
     return SystemClock().now()
+
+
+# --- the command line -----------------------------------------------------------------------------
+
+
+def run_bench(
+    doc: str,
+    options: Callable[[argparse.ArgumentParser], None],
+    measure: Callable[[argparse.Namespace], dict[str, Any]],
+    summary: Callable[[dict[str, Any]], str],
+) -> int:
+    """The `main()` of a server bench: `--json`, the bench's own `options`, then `--workers`,
+    `--max-in-flight` and `--admin-url`; measure; print the result as JSON or its `summary`. Exits 1 when
+    the result has `ok` and it is false."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="print JSON only")
+    options(parser)
+    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
+    parser.add_argument(
+        "--max-in-flight",
+        type=int,
+        default=0,
+        help="requests each worker works on at once (default 0: the application's own setting)",
+    )
+    parser.add_argument(
+        "--admin-url",
+        default=PG_ADMIN_URL,
+        help="PostgreSQL URL of a database to connect to for CREATE/DROP DATABASE "
+        "(default: ZHISHUI_BENCH_PG_URL or postgresql+psycopg://postgres@127.0.0.1:5432/postgres)",
+    )
+    args = parser.parse_args()
+    result = measure(args)
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else summary(result))
+    return 0 if result.get("ok", True) else 1

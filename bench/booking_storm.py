@@ -41,7 +41,6 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import datetime as dt  # noqa: E402
 import http.cookiejar  # noqa: E402
-import json  # noqa: E402
 import os  # noqa: E402
 import random  # noqa: E402
 import secrets  # noqa: E402
@@ -53,7 +52,17 @@ from dataclasses import dataclass, field  # noqa: E402
 from typing import Any  # noqa: E402
 
 import httpx  # noqa: E402
-from _server import SECRET, fresh_database, percentiles, say, server, utc_now  # noqa: E402
+from _server import (  # noqa: E402
+    SECRET,
+    add_county,
+    add_hall,
+    fresh_database,
+    percentiles,
+    run_bench,
+    say,
+    server,
+    utc_now,
+)
 from itsdangerous import TimestampSigner  # noqa: E402
 from sqlalchemy import create_engine, func, insert, select  # noqa: E402
 from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
@@ -61,16 +70,12 @@ from sqlalchemy.orm import Session, sessionmaker  # noqa: E402
 from zhishui.audit.recorder import Actor, set_actor  # noqa: E402
 from zhishui.booking import service  # noqa: E402
 from zhishui.booking.models import Booking, Slot  # noqa: E402
-from zhishui.catalog.service import import_default_catalog  # noqa: E402
-from zhishui.hall.layout import set_up_standard_hall  # noqa: E402
 from zhishui.identity.models import WebSession  # noqa: E402
 from zhishui.identity.tokens import SESSION_COOKIE, hash_token, new_session_token  # noqa: E402
 from zhishui.kit import csrf  # noqa: E402
 from zhishui.kit.clock import SHANGHAI  # noqa: E402
 from zhishui.kit.db import create_db_engine, make_session_factory, transaction  # noqa: E402
 from zhishui.kit.errors import Conflict  # noqa: E402
-from zhishui.org.models import OrgUnit, UnitKind  # noqa: E402
-from zhishui.org.repository import OrgUnitRepository  # noqa: E402
 
 API = "/api/v1/booking"
 MATTER = "QK-DEC-01"  # a matter of queue A (申报缴税) in the standard layout
@@ -91,25 +96,9 @@ def seed(url: str, *, slots: int, capacity: int) -> tuple[StormHall, StormHall]:
     made: list[StormHall] = []
     try:
         with transaction(make_session_factory(engine)) as s:
-            units = OrgUnitRepository(s)
-            province = units.add_unit(
-                OrgUnit(kind=UnitKind.PROVINCE_BUREAU, code="SP", name="预约压测省税务局", created_at=now),
-                None,
-            )
-            city = units.add_unit(
-                OrgUnit(kind=UnitKind.CITY_BUREAU, code="SC", name="预约压测市税务局", created_at=now),
-                province,
-            )
-            county = units.add_unit(
-                OrgUnit(kind=UnitKind.COUNTY_BUREAU, code="SX", name="预约压测县税务局", created_at=now), city
-            )
-            import_default_catalog(s, now=now)
+            county = add_county(s, now, letter="S", name="预约压测")
             for h in range(2):
-                hall = units.add_unit(
-                    OrgUnit(kind=UnitKind.HALL, code=f"SX-H{h + 1}", name=f"压测第{h + 1}厅", created_at=now),
-                    county,
-                )
-                layout = set_up_standard_hall(s, hall.id, now=now, stations=2)
+                hall, layout = add_hall(s, county, h + 1, name="压测", stations=2, now=now)
                 rows = [
                     Slot(
                         hall_id=hall.id,
@@ -376,9 +365,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print JSON only")
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--attempts", type=int, default=5000, help="booking attempts, one person each (default 5000)"
     )
@@ -388,30 +375,11 @@ def main() -> int:
         "--concurrency", type=int, default=500, help="HTTP requests in flight from the clients (default 500)"
     )
     parser.add_argument("--threads", type=int, default=32, help="baseline threads (default 32)")
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
-    parser.add_argument(
-        "--max-in-flight",
-        type=int,
-        default=0,
-        help="requests each worker works on at once (default 0: the application's own setting)",
-    )
-    parser.add_argument(
-        "--admin-url",
-        default=None,
-        help="PostgreSQL URL of a database to connect to for CREATE/DROP DATABASE "
-        "(default: ZHISHUI_BENCH_PG_URL or postgresql+psycopg://postgres@127.0.0.1:5432/postgres)",
-    )
-    args = parser.parse_args()
-    if args.admin_url is None:
-        from _server import PG_ADMIN_URL
 
-        args.admin_url = PG_ADMIN_URL
-    result = measure(args)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-        return 0 if result["ok"] else 1
+
+def summary(result: dict[str, Any]) -> str:
     h, b = result["http"], result["baseline"]
-    print(
+    return (
         f"HTTP     {result['attempts']} attempts in {h['seconds']} s ({h['attempts_per_s']}/s): "
         f"confirmed {result['confirmed']} of {result['capacity']}, full {h['rejected_full']}, "
         f"overbooked {result['overbooked']}, 5xx {result['errors_5xx']}, p50 {h['p50_ms']} ms, p99 {h['p99_ms']} ms\n"
@@ -420,7 +388,10 @@ def main() -> int:
         f"errors {b['errors']}, p50 {b['p50_ms']} ms, p99 {b['p99_ms']} ms\n"
         f"ratio (HTTP / baseline): {result['ratio']}"
     )
-    return 0 if result["ok"] else 1
+
+
+def main() -> int:
+    return run_bench(__doc__, options, measure, summary)
 
 
 if __name__ == "__main__":

@@ -47,7 +47,6 @@ sys.path.append(str(BENCH_DIR))
 
 import argparse  # noqa: E402
 import asyncio  # noqa: E402
-import json  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 from collections import Counter  # noqa: E402
@@ -63,6 +62,7 @@ from _server import (  # noqa: E402
     fresh_database,
     percentiles,
     put_stations_in_front,
+    run_bench,
     say,
     seed,
     server,
@@ -379,44 +379,26 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--json", action="store_true", help="print JSON only")
+def options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seconds", type=float, default=20, help="how long each phase loops (default 20)")
     parser.add_argument(
         "--clients", type=int, default=64, help="concurrent clients and stations (default 64)"
     )
-    parser.add_argument("--workers", type=int, default=2, help="uvicorn worker processes (default 2)")
-    parser.add_argument(
-        "--max-in-flight",
-        type=int,
-        default=0,
-        help="requests each worker works on at once (default 0: the application's own setting)",
-    )
-    parser.add_argument(
-        "--admin-url",
-        default=None,
-        help="PostgreSQL URL of a database to connect to for CREATE/DROP DATABASE "
-        "(default: ZHISHUI_BENCH_PG_URL or postgresql+psycopg://postgres@127.0.0.1:5432/postgres)",
-    )
-    args = parser.parse_args()
-    if args.admin_url is None:
-        from _server import PG_ADMIN_URL
 
-        args.admin_url = PG_ADMIN_URL
-    result = measure(args)
-    if args.json:
-        print(json.dumps(result, ensure_ascii=False, indent=2))
-        return 0
+
+def summary(result: dict[str, Any]) -> str:
     h, b = result["http"], result["baseline"]
-    print(
+    return (
         f"HTTP     {h['ops_per_s']:8.1f} ops/s  p50 {h['p50_ms']} ms  p99 {h['p99_ms']} ms  "
         f"errors {h['errors']}  duplicates {h['duplicates']}  lost {h['lost']}\n"
         f"baseline {b['ops_per_s']:8.1f} ops/s  p50 {b['p50_ms']} ms  p99 {b['p99_ms']} ms  "
         f"errors {b['errors']}  duplicates {b['duplicates']}  lost {b['lost']}\n"
         f"ratio (HTTP / baseline): {result['ratio']}"
     )
-    return 0
+
+
+def main() -> int:
+    return run_bench(__doc__, options, measure, summary)
 
 
 if __name__ == "__main__":
