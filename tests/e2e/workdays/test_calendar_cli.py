@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from zhishui import cli
 from zhishui.cli import app
 from zhishui.config import get_settings
+from zhishui.workdays import cli as workdays_cli
 
 runner = CliRunner()
 
@@ -18,7 +20,10 @@ runner = CliRunner()
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("ZHISHUI_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
     monkeypatch.setenv("ZHISHUI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("COLUMNS", "200")
+    # The consoles were made at import, perhaps in an earlier test without a terminal (80 columns):
+    # widen them so that a line is never wrapped in the middle of what a test looks for.
+    for console in (cli.console, workdays_cli.console, workdays_cli.err_console):
+        monkeypatch.setattr(console, "width", 200)
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()
