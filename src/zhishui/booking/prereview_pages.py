@@ -103,14 +103,26 @@ def stream_file(store: FileStore, file: PreReviewFile, *, inline: bool) -> Respo
     )
 
 
-def _common() -> dict[str, Any]:
-    return {
+def _page(
+    request: Request,
+    templates: TemplatesDep,
+    name: str,
+    context: dict[str, Any],
+    error: AppError | None = None,
+) -> Response:
+    """A pre-review page with the labels they all use; shown again with the refusal and its status
+    when there is one."""
+    context = {
         "status_labels": PRE_REVIEW_STATUS_LABELS,
         "booking_labels": BOOKING_STATUS_LABELS,
         "type_labels": UPLOAD_TYPE_LABELS,
         "size_text": rules.size_text,
         "inline_types": rules.INLINE_TYPES,
+        "error": error.message if error else "",
+        **context,
     }
+    status_code = error.status_code if error else 200
+    return templates.TemplateResponse(request, f"booking/prereview/{name}", context, status_code=status_code)
 
 
 # --- the taxpayer's upload page ------------------------------------------------------------------------
@@ -125,18 +137,11 @@ def _materials_page(
     error: AppError | None = None,
 ) -> Response:
     context = {
-        **_common(),
         "m": view,
         "notice": notice,
-        "error": error.message if error else "",
         "accept": ",".join([*UPLOAD_TYPE_LABELS, ".pdf", ".jpg", ".jpeg", ".png"]),
     }
-    return templates.TemplateResponse(
-        request,
-        "booking/prereview/materials.html",
-        context,
-        status_code=error.status_code if error else 200,
-    )
+    return _page(request, templates, "materials.html", context, error)
 
 
 @router.get("/booking/{token}/materials", response_class=HTMLResponse)
@@ -214,7 +219,6 @@ def review_queue(
     if hall_id is not None and hall_id not in {h.id for h in halls}:
         hall_id = None
     context = {
-        **_common(),
         "q": service.queue(session, staff, status=status, hall_id=hall_id),
         "halls": halls,
         "hall_id": hall_id,
@@ -222,7 +226,7 @@ def review_queue(
         "notice": notice,
         "full": staff.can(Permission.TAXPAYER_READ_FULL),
     }
-    return templates.TemplateResponse(request, "booking/prereview/queue.html", context)
+    return _page(request, templates, "queue.html", context)
 
 
 def _review_page(
@@ -237,23 +241,16 @@ def _review_page(
 ) -> Response:
     row = service.open_for_staff(session, staff, pre_review_id)
     context = {
-        **_common(),
         "row": row,
         "p": row.pre_review,
         "b": row.booking,
         "files": service.files_of(session, pre_review_id),
-        "error": error.message if error else "",
         "reasons": reasons or {},
         "full": staff.can(Permission.TAXPAYER_READ_FULL),
         "seen": row.pre_review.submitted_at.isoformat(),
         "actions": rules.REVIEW_ACTION_LABELS,
     }
-    return templates.TemplateResponse(
-        request,
-        "booking/prereview/review.html",
-        context,
-        status_code=error.status_code if error else 200,
-    )
+    return _page(request, templates, "review.html", context, error)
 
 
 @router.get("/booking/reviews/{pre_review_id}", response_class=HTMLResponse)
