@@ -8,16 +8,14 @@ check-in tests can put a booking in any state, slot and hall they need.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from tests import booking_factories
 from tests.factories import HallWorld, hall_world
-from zhishui.booking.models import Booking, PreReview, Slot
-from zhishui.booking.policy import BookingStatus, PreReviewStatus, new_booking_code
-from zhishui.catalog.repository import MatterRepository
+from zhishui.booking.models import Booking, PreReview
+from zhishui.booking.policy import BookingStatus, PreReviewStatus
 from zhishui.hall.layout import set_up_standard_hall
 from zhishui.hall.repository import HallSettingsRepository
 from zhishui.kit.clock import SHANGHAI
@@ -71,39 +69,22 @@ def add_booking(
     matter_code: str = MATTER,
     taxpayer_id: int | None = None,
 ) -> Booking:
-    """A booking in the slot of `queue_id` starting at `starts_at` (the slot made if missing)."""
-    slot = session.execute(
-        select(Slot).where(Slot.hall_id == hall_id, Slot.queue_id == queue_id, Slot.starts_at == starts_at)
-    ).scalar_one_or_none()
-    if slot is None:
-        slot = Slot(
-            hall_id=hall_id,
-            queue_id=queue_id,
-            service_date=starts_at.astimezone(SHANGHAI).date(),
-            starts_at=starts_at,
-            ends_at=starts_at + dt.timedelta(minutes=minutes),
-            capacity=20,
-            booked=0,
-        )
-        session.add(slot)
-        session.flush()
-    slot.booked += 1
-    matter = MatterRepository(session).by_code(matter_code)
-    assert matter is not None
-    booking = Booking(
-        code=new_booking_code(),
-        token=secrets.token_urlsafe(32),
-        hall_id=hall_id,
-        slot_id=slot.id,
-        service_date=slot.service_date,
-        matter_id=matter.id,
-        taxpayer_id=taxpayer_id,
+    """A booking (made two days ago) in the slot of `queue_id` starting at `starts_at`, the slot made if
+    missing (tests.booking_factories.add_booking), for the taxpayer when given."""
+    booking = booking_factories.add_booking(
+        session,
+        hall_id,
+        queue_id,
+        starts_at=starts_at,
+        minutes=minutes,
         phone=phone,
         status=status,
+        matter_code=matter_code,
         created_at=NOW - dt.timedelta(days=2),
     )
-    session.add(booking)
-    session.flush()
+    if taxpayer_id is not None:
+        booking.taxpayer_id = taxpayer_id
+        session.flush()
     return booking
 
 
