@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from tests.e2e.helpers import csrf_from, make_client
 from tests.integration.booking.booking_world import BookingWorld, booking_world
+from zhishui.booking.models import BookingRestriction
 from zhishui.identity.models import WebSession
 from zhishui.identity.tokens import SESSION_COOKIE, hash_token, new_session_token
 from zhishui.kit import csrf
@@ -79,3 +80,16 @@ def sign_in_by_code(client: TestClient, sms: LogProvider, phone: str) -> None:
 
 def api_headers(client: TestClient) -> dict[str, str]:
     return {csrf.HEADER: csrf_from(client, "/my/login")}
+
+
+def restrict(client: TestClient, phone: str, hall_id: int, now: dt.datetime) -> None:
+    """Keep `phone` from booking until 20 December 2026 for three no-shows, with the reason the no-show
+    task gives."""
+    with factory(client)() as s, s.begin():
+        s.add(
+            BookingRestriction(
+                phone=phone, hall_id=hall_id, restricted_until=dt.date(2026, 12, 20), no_shows=3,
+                reason="您在 30 天内有 3 次预约未按时到场，暂停网上预约至2026年12月19日，2026年12月20日起可再次预约",
+                created_at=now,
+            )
+        )  # fmt: skip

@@ -14,13 +14,14 @@ from tests.e2e.booking.booking_client import (
     api_headers,
     booking_app,
     factory,
+    restrict,
     sign_in_by_code,
     sign_in_taxpayer,
 )
 from tests.e2e.helpers import login
 from tests.factories import PASSWORD, staff
 from tests.integration.booking.booking_world import MATTER_A, NOW, PHONE, VALID_USCC, BookingWorld
-from zhishui.booking.models import Booking, BookingQuota, BookingRestriction, Slot
+from zhishui.booking.models import Booking, BookingQuota, Slot
 from zhishui.hall.models import Ticket, Visit
 from zhishui.kit.clock import SHANGHAI, FrozenClock
 from zhishui.notify.providers import LogProvider
@@ -183,14 +184,7 @@ def test_a_restricted_taxpayer_is_told_why_and_until_when(
     app: tuple[TestClient, LogProvider, BookingWorld],
 ) -> None:
     client, _, world = app
-    with factory(client)() as s, s.begin():
-        s.add(
-            BookingRestriction(
-                phone=PHONE, hall_id=world.hall_a, restricted_until=dt.date(2026, 12, 20), no_shows=3,
-                reason="您在 30 天内有 3 次预约未按时到场，暂停网上预约至2026年12月19日，2026年12月20日起可再次预约",
-                created_at=NOW,
-            )
-        )  # fmt: skip
+    restrict(client, PHONE, world.hall_a, NOW)
     sign_in_taxpayer(client, PHONE, NOW)
     status, body = _book(client, _slot(client, world, "09:00"))
     assert status == 403 and body["error"] == "restricted"

@@ -12,11 +12,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
-from tests.e2e.booking.booking_client import booking_app, factory, sign_in_taxpayer
+from tests.e2e.booking.booking_client import booking_app, factory, restrict, sign_in_taxpayer
 from tests.e2e.helpers import csrf_from
 from tests.integration.booking.booking_world import MATTER_A, NOW, PHONE, VALID_USCC, BookingWorld
 from zhishui.booking import service
-from zhishui.booking.models import Booking, BookingDeflection, BookingQuota, BookingRestriction, Slot
+from zhishui.booking.models import Booking, BookingDeflection, BookingQuota, Slot
 from zhishui.catalog.models import Matter
 from zhishui.kit.clock import FrozenClock
 from zhishui.notify.providers import LogProvider
@@ -147,14 +147,7 @@ def test_a_restricted_phone_sees_why_and_until_when(
     app: tuple[TestClient, LogProvider, BookingWorld],
 ) -> None:
     client, _, world = app
-    with factory(client)() as s, s.begin():
-        s.add(
-            BookingRestriction(
-                phone=PHONE, hall_id=world.hall_a, restricted_until=dt.date(2026, 12, 20), no_shows=3,
-                reason="您在 30 天内有 3 次预约未按时到场，暂停网上预约至2026年12月19日，2026年12月20日起可再次预约",
-                created_at=NOW,
-            )
-        )  # fmt: skip
+    restrict(client, PHONE, world.hall_a, NOW)
     sign_in_taxpayer(client, PHONE, NOW)
     start = client.get("/booking")
     assert "暂停网上预约" in start.text and "2026年12月20日起可再次预约" in start.text
