@@ -238,6 +238,11 @@ def server(
         str(port),
         "--workers",
         str(workers),
+        # Clients here hold their connections and may leave one idle for seconds (while others sign
+        # in): uvicorn's 5-second keep-alive would close connections the client is about to reuse,
+        # and a request sent on one gets no answer.
+        "--timeout-keep-alive",
+        "300",
         "--no-access-log",
         "--log-level",
         "warning",

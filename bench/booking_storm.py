@@ -41,7 +41,6 @@ import argparse  # noqa: E402
 import asyncio  # noqa: E402
 import datetime as dt  # noqa: E402
 import http.cookiejar  # noqa: E402
-import os  # noqa: E402
 import random  # noqa: E402
 import secrets  # noqa: E402
 import threading  # noqa: E402
@@ -331,9 +330,6 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         say(f"baseline: {base['attempts_per_s']} attempts/s; signing {args.attempts} taxpayers in …")
         people = sign_in_taxpayers(url, args.attempts)
         say(f"starting the server ({args.workers} worker(s)) …")
-        # With hundreds of connections each used every few seconds, uvicorn's 5-second keep-alive
-        # closes connections the client is about to reuse, and a request sent on one gets no answer.
-        os.environ.setdefault("UVICORN_TIMEOUT_KEEP_ALIVE", "300")
         with server(url, workers=args.workers, max_in_flight=args.max_in_flight) as base_url:
             http_run = asyncio.run(storm(base_url, http_hall, people, args.concurrency))
         verdict = check(url, http_hall)
