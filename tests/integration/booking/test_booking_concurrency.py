@@ -1,7 +1,7 @@
 """Capacity and the daily limit under real parallel load, decided by the database.
 
-500 attempts by 500 people on 100 slots of capacity 2, run by 32 threads released together (each
-attempt its own transaction, like a request): exactly 200 bookings, no slot over capacity, and every
+500 attempts by 500 people on 100 slots of capacity 2, on 500 threads released together (each
+attempt its own transaction, like a request; 32 database connections, as a server's pool would have): exactly 200 bookings, no slot over capacity, and every
 other attempt a clean 409. PostgreSQL is where the race is real (row locks and conditional UPDATEs
 re-checked after the wait); SQLite serializes writers (BEGIN IMMEDIATE), which the smaller race covers.
 """
@@ -29,7 +29,7 @@ from zhishui.kit.errors import Conflict
 
 pytestmark = pytest.mark.xdist_group("postgres-threads")
 
-WORKERS = 32
+CONNECTIONS = 32
 SLOTS = 100
 CAPACITY = 2
 ATTEMPTS = 500
@@ -39,7 +39,7 @@ TOMORROW = (NOW + dt.timedelta(days=1)).date()
 def _engine(url: str) -> Engine:
     if is_sqlite(url):
         return create_db_engine(url)
-    return create_engine(url, pool_size=WORKERS, max_overflow=0, pool_timeout=60)
+    return create_engine(url, pool_size=CONNECTIONS, max_overflow=0, pool_timeout=60)
 
 
 @pytest.fixture
@@ -78,7 +78,7 @@ def _make_slots(factory: sessionmaker[Session], n: int, capacity: int) -> list[i
 
 
 def _race(attempts: int, work: Callable[[int], object]) -> list[object]:
-    """Run `work(i)` for every attempt on a pool of WORKERS threads, all released at once."""
+    """Run `work(i)` for every attempt, each on its own thread, all released at once."""
     gate = threading.Event()
 
     def run(i: int) -> object:
@@ -88,7 +88,7 @@ def _race(attempts: int, work: Callable[[int], object]) -> list[object]:
         except Exception as exc:
             return exc
 
-    with ThreadPoolExecutor(WORKERS) as pool:
+    with ThreadPoolExecutor(attempts) as pool:
         futures = [pool.submit(run, i) for i in range(attempts)]
         gate.set()
         return [f.result(timeout=120) for f in futures]
