@@ -64,7 +64,7 @@ def create_app(
             from zhishui.hall.tasks import AutoModeLoop
 
             auto_mode = AutoModeLoop(session_factory, clock, app.state.broker)
-            booking = BookingLoop(session_factory, clock)
+            booking = BookingLoop(session_factory, clock, app.state.file_store)
             threads = [
                 threading.Thread(
                     target=worker.run_forever,

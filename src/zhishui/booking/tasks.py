@@ -7,7 +7,9 @@ One loop, started with the outbox worker by `zhishui serve` (app.py), runs every
   each once: a flag on the booking set by compare-and-set, in the transaction that queues the SMS;
 - confirmed bookings whose slot ended more than the hall's grace period ago become no-shows (compare-
   and-set); a no-show that crosses the hall's limit restricts booking (booking.policy), and the
-  taxpayer is told why by SMS.
+  taxpayer is told why by SMS;
+- every hour, pre-review files that no row refers to (left by a crash between writing the file and
+  committing) are deleted once they are an hour old.
 
 Several server processes may run the loop at once: every change is a compare-and-set, so each
 reminder and no-show is handled once. Each step runs in its own transaction.
@@ -33,6 +35,8 @@ from zhishui.booking.policy import (
     local_date,
     no_show_restriction,
 )
+from zhishui.booking.prereview import orphans
+from zhishui.booking.prereview_storage import FileStore
 from zhishui.booking.repository import (
     BookingHallRepository,
     BookingRepository,
@@ -49,6 +53,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_INTERVAL_SECONDS = 60.0
 GENERATE_EVERY = dt.timedelta(minutes=10)
+SWEEP_EVERY = dt.timedelta(hours=1)
+ORPHAN_AGE = dt.timedelta(hours=1)  # younger files may belong to a transaction still running
 DAY_BEFORE = dt.timedelta(hours=24)
 HOUR_BEFORE = dt.timedelta(hours=1)
 DAY_FLAG = "reminded_day_before"
@@ -218,13 +224,18 @@ class RunSummary:
     slots: int = 0
     reminders: int = 0
     no_shows: int = 0
+    orphans_removed: int = 0
 
 
 class BookingLoop:
-    def __init__(self, session_factory: sessionmaker[Session], clock: Clock) -> None:
+    def __init__(
+        self, session_factory: sessionmaker[Session], clock: Clock, store: FileStore | None = None
+    ) -> None:
         self.session_factory = session_factory
         self.clock = clock
+        self.store = store
         self._generated_at: dt.datetime | None = None
+        self._swept_at: dt.datetime | None = None
 
     def run_once(self) -> RunSummary:
         summary = RunSummary()
@@ -237,6 +248,13 @@ class BookingLoop:
             summary.no_shows = len(mark_no_shows(session, now))
         with transaction(self.session_factory) as session:
             summary.reminders = send_reminders(session, now)
+        if self.store is not None and (self._swept_at is None or now - self._swept_at >= SWEEP_EVERY):
+            with self.session_factory() as session:
+                names = orphans(session, self.store, written_before=now - ORPHAN_AGE)
+            for name in names:
+                self.store.delete(name)
+            summary.orphans_removed = len(names)
+            self._swept_at = now
         return summary
 
     def run_forever(self, stop: threading.Event, interval: float = DEFAULT_INTERVAL_SECONDS) -> None:

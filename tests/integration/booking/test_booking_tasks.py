@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import os
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -12,6 +15,7 @@ from tests.integration.booking.booking_world import MATTER_A, NOW, PHONE, Bookin
 from zhishui.booking import service, tasks
 from zhishui.booking.models import Booking, BookingRestriction
 from zhishui.booking.policy import BookingStatus
+from zhishui.booking.prereview_storage import LocalFileStore
 from zhishui.kit.clock import SHANGHAI, FrozenClock
 from zhishui.kit.errors import PermissionDenied
 from zhishui.notify.models import OutboxMessage
@@ -129,3 +133,16 @@ def test_the_loop_generates_marks_and_reminds(
     assert summary.no_shows == 1 and summary.slots > 0
     session.expire_all()
     assert session.get(Booking, booking.id).status == BookingStatus.NO_SHOW  # type: ignore[union-attr]
+
+
+def test_the_loop_deletes_pre_review_files_a_crash_left_without_a_row_once_they_are_an_hour_old(
+    session_factory: sessionmaker[Session], tmp_path: Path
+) -> None:
+    store = LocalFileStore(tmp_path / "uploads")
+    crashed = store.save(io.BytesIO(b"%PDF-1.4 crashed"), max_bytes=100).name
+    hours_ago = (dt.datetime.now(dt.UTC) - dt.timedelta(hours=2)).timestamp()
+    os.utime(store.path_of(crashed), (hours_ago, hours_ago))
+    in_flight = store.save(io.BytesIO(b"%PDF-1.4 just written"), max_bytes=100).name
+    loop = tasks.BookingLoop(session_factory, FrozenClock(dt.datetime.now(dt.UTC)), store)
+    assert loop.run_once().orphans_removed == 1
+    assert not store.exists(crashed) and store.exists(in_flight)
