@@ -30,8 +30,9 @@ from zhishui.config import Settings
 from zhishui.hall import visits
 from zhishui.hall.models import Ticket
 from zhishui.hall.repository import HallSettingsRepository
-from zhishui.kit.clock import SystemClock
+from zhishui.kit.clock import Clock, SystemClock
 from zhishui.kit.db import create_db_engine, make_session_factory, transaction
+from zhishui.notify.providers import LogProvider
 
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -150,6 +151,26 @@ class HallServer:
         return context
 
 
+def live_app(
+    folder: Path, sqlite_template: Path, clock: Clock, sms: LogProvider | None = None
+) -> tuple[FastAPI, int]:
+    """An app on a fresh copy of the migrated database in `folder` (its uploads there too), for a
+    free port; every channel delivers to `sms` when given. Serve it with `serving(app, port)`."""
+    db = folder / "live.db"
+    shutil.copy(sqlite_template, db)
+    port = _free_port()
+    settings = Settings(
+        env="test",
+        database_url=f"sqlite:///{db}",
+        secret_key=TEST_SECRET,
+        port=port,
+        run_worker=False,
+        upload_dir=folder / "uploads",
+    )
+    providers = {"sms": sms, "wechat": sms, "dingtalk": sms} if sms else None
+    return create_app(settings, clock=clock, providers=providers), port
+
+
 def sign_in(page: Page, url: str, username: str) -> None:
     """Open `url`, which sends a signed-out browser to the login form, sign in and land on `url`."""
     page.goto(url)
@@ -165,14 +186,8 @@ def hall_server(
 ) -> Iterator[HallServer]:
     """One live hall per test module: its tests share the database, so each works on its own people.
     (Asks for the browser first so that without Chromium the module skips before building the hall.)"""
-    db = tmp_path_factory.mktemp("hall") / "hall.db"
-    shutil.copy(sqlite_template, db)
-    port = _free_port()
-    settings = Settings(
-        env="test", database_url=f"sqlite:///{db}", secret_key=TEST_SECRET, port=port, run_worker=False
-    )
     clock = SystemClock()
-    app = create_app(settings, clock=clock)
+    app, port = live_app(tmp_path_factory.mktemp("hall"), sqlite_template, clock)
     with transaction(app.state.session_factory) as s:
         world = hall_world(s, clock.now())
         for username, (roles, where) in HALL_STAFF.items():

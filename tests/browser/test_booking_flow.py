@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,14 +22,11 @@ from playwright.sync_api import Browser, Page, expect
 from sqlalchemy import select
 
 from tests.booking_factories import pdf_bytes
-from tests.browser.conftest import _free_port, serving, shot, sign_in
-from tests.conftest import TEST_SECRET
+from tests.browser.conftest import live_app, serving, shot, sign_in
 from tests.factories import hall_world, staff
 from tests.integration.booking.booking_world import add_template
-from zhishui.app import create_app
 from zhishui.booking.models import Booking
 from zhishui.booking.service import generate_slots_ahead
-from zhishui.config import Settings
 from zhishui.hall import visits
 from zhishui.hall.models import Ticket, VisitStep
 from zhishui.hall.policy import TicketStatus
@@ -66,21 +62,9 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(browser: Browser, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Site]:
-    folder = tmp_path_factory.mktemp("booking-flow")
-    db = folder / "live.db"
-    shutil.copy(sqlite_template, db)
-    port = _free_port()
     sms = LogProvider()
-    settings = Settings(
-        env="test",
-        database_url=f"sqlite:///{db}",
-        secret_key=TEST_SECRET,
-        port=port,
-        run_worker=False,
-        upload_dir=folder / "uploads",
-    )
     clock = FrozenClock(at(8, 0))
-    app = create_app(settings, clock=clock, providers={"sms": sms, "wechat": sms, "dingtalk": sms})
+    app, port = live_app(tmp_path_factory.mktemp("booking-flow"), sqlite_template, clock, sms)
     with transaction(app.state.session_factory) as s:
         world = hall_world(s, clock.now())
         staff(s, "daoshui", world.tree.hall_a, "triage")  # the triage desk also reviews materials

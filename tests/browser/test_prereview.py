@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +15,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
 
 from tests.booking_factories import OTHER_PHONE, PHONE, add_booking, png_bytes, prereview_world
-from tests.browser.conftest import _free_port, serving, shot, sign_in
-from tests.conftest import TEST_SECRET
-from zhishui.app import create_app
-from zhishui.config import Settings
+from tests.browser.conftest import live_app, serving, shot, sign_in
 from zhishui.kit.clock import SHANGHAI, SystemClock
 from zhishui.kit.db import transaction
 from zhishui.notify.providers import LogProvider
@@ -43,20 +39,9 @@ class Site:
 @pytest.fixture(scope="module")
 def site(browser: Browser, tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Site]:
     folder = tmp_path_factory.mktemp("prereview")
-    db = folder / "live.db"
-    shutil.copy(sqlite_template, db)
-    port = _free_port()
     sms = LogProvider()
-    settings = Settings(
-        env="test",
-        database_url=f"sqlite:///{db}",
-        secret_key=TEST_SECRET,
-        port=port,
-        run_worker=False,
-        upload_dir=folder / "uploads",
-    )
     clock = SystemClock()
-    app = create_app(settings, clock=clock, providers={"sms": sms, "wechat": sms, "dingtalk": sms})
+    app, port = live_app(folder, sqlite_template, clock, sms)
     tomorrow = clock.now().astimezone(SHANGHAI).date() + dt.timedelta(days=1)
     with transaction(app.state.session_factory) as s:
         world = prereview_world(s, clock.now())
