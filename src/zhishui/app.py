@@ -64,7 +64,12 @@ def create_app(
             from zhishui.hall.tasks import AutoModeLoop
 
             auto_mode = AutoModeLoop(session_factory, clock, app.state.broker)
-            booking = BookingLoop(session_factory, clock, app.state.file_store)
+            booking = BookingLoop(
+                session_factory,
+                clock,
+                app.state.file_store,
+                retention_days=settings.prereview_retention_days,
+            )
             threads = [
                 threading.Thread(
                     target=worker.run_forever,

@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     upload_dir: Path | None = None
     upload_max_file_bytes: int = 10 * 1024 * 1024  # per file
     upload_max_files: int = 10  # per pre-review
+    # Days after a booking's slot that its pre-review materials (personal data) are kept.
+    prereview_retention_days: int = 90
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

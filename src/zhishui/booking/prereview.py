@@ -34,6 +34,7 @@ from zhishui.booking.repository import (
 )
 from zhishui.identity.principal import StaffPrincipal
 from zhishui.kit.errors import AppError, Conflict, InvalidInput, NotFound, TooLarge
+from zhishui.kit.events import on_commit
 from zhishui.notify.tasks import send_later
 
 ReviewAction = Literal["approve", "return", "request_more"]
@@ -350,6 +351,33 @@ def materials_verified(session: Session, booking_id: int) -> bool:
 
 
 # --- housekeeping --------------------------------------------------------------------------------------
+
+
+def purge_expired(session: Session, store: FileStore, *, now: dt.datetime, retention_days: int) -> int:
+    """Delete the materials of bookings whose slot ended more than `retention_days` ago: they are
+    personal data, kept only as long as a complaint about the visit could need them. The pre-review
+    row (its decision and reviewer) stays. Rows go in this transaction, with one audit entry; the
+    bytes only after it commits (a file left by a failure there is an orphan the sweep removes)."""
+    expired = PreReviewRepository(session).files_of_slots_ended_before(
+        now - dt.timedelta(days=retention_days)
+    )
+    if not expired:
+        return 0
+    PreReviewRepository(session).delete_files([file_id for file_id, _ in expired])
+    record(
+        session,
+        "purge",
+        entity="pre_review_file",
+        detail={"files": len(expired), "retention_days": retention_days},
+    )
+    names = [name for _, name in expired]
+
+    def delete_bytes() -> None:
+        for name in names:
+            store.delete(name)
+
+    on_commit(session, delete_bytes)
+    return len(expired)
 
 
 def orphans(session: Session, store: FileStore, *, written_before: dt.datetime) -> list[str]:

@@ -1062,6 +1062,28 @@ class PreReviewRepository(Repository[PreReview]):
     def add_file(self, file: PreReviewFile) -> None:
         self.session.add(file)
 
+    def files_of_slots_ended_before(
+        self, ended_before: dt.datetime, limit: int = 500
+    ) -> list[tuple[int, str]]:
+        """(id, stored name) of uploaded materials whose booking's slot ended before `ended_before`."""
+        rows = self.session.execute(
+            select(PreReviewFile.id, PreReviewFile.stored_name)
+            .join(PreReview, PreReview.id == PreReviewFile.pre_review_id)
+            .join(Booking, Booking.id == PreReview.booking_id)
+            .join(Slot, Slot.id == Booking.slot_id)
+            .where(Slot.ends_at < ended_before)
+            .order_by(PreReviewFile.id)
+            .limit(limit)
+        )
+        return [(int(id_), name) for id_, name in rows]
+
+    def delete_files(self, file_ids: Collection[int]) -> None:
+        self.session.execute(
+            delete(PreReviewFile)
+            .where(PreReviewFile.id.in_(list(file_ids)))
+            .execution_options(synchronize_session=False)
+        )
+
     def stored_names(self, names: Collection[str]) -> set[str]:
         """Which of `names` a row refers to."""
         if not names:

@@ -8,8 +8,9 @@ One loop, started with the outbox worker by `zhishui serve` (app.py), runs every
 - confirmed bookings whose slot ended more than the hall's grace period ago become no-shows (compare-
   and-set); a no-show that crosses the hall's limit restricts booking (booking.policy), and the
   taxpayer is told why by SMS;
-- every hour, pre-review files that no row refers to (left by a crash between writing the file and
-  committing) are deleted once they are an hour old.
+- every hour, pre-review materials of bookings whose slot ended more than the retention period ago
+  are deleted (personal data; the pre-review's decision stays), and files that no row refers to
+  (left by a crash between writing the file and committing) once they are an hour old.
 
 Several server processes may run the loop at once: every change is a compare-and-set, so each
 reminder and no-show is handled once. Each step runs in its own transaction.
@@ -35,7 +36,7 @@ from zhishui.booking.policy import (
     local_date,
     no_show_restriction,
 )
-from zhishui.booking.prereview import orphans
+from zhishui.booking.prereview import orphans, purge_expired
 from zhishui.booking.prereview_storage import FileStore
 from zhishui.booking.repository import (
     BookingHallRepository,
@@ -55,6 +56,7 @@ DEFAULT_INTERVAL_SECONDS = 60.0
 GENERATE_EVERY = dt.timedelta(minutes=10)
 SWEEP_EVERY = dt.timedelta(hours=1)
 ORPHAN_AGE = dt.timedelta(hours=1)  # younger files may belong to a transaction still running
+DEFAULT_RETENTION_DAYS = 90
 DAY_BEFORE = dt.timedelta(hours=24)
 HOUR_BEFORE = dt.timedelta(hours=1)
 DAY_FLAG = "reminded_day_before"
@@ -225,15 +227,22 @@ class RunSummary:
     reminders: int = 0
     no_shows: int = 0
     orphans_removed: int = 0
+    materials_purged: int = 0
 
 
 class BookingLoop:
     def __init__(
-        self, session_factory: sessionmaker[Session], clock: Clock, store: FileStore | None = None
+        self,
+        session_factory: sessionmaker[Session],
+        clock: Clock,
+        store: FileStore | None = None,
+        *,
+        retention_days: int = DEFAULT_RETENTION_DAYS,
     ) -> None:
         self.session_factory = session_factory
         self.clock = clock
         self.store = store
+        self.retention_days = retention_days
         self._generated_at: dt.datetime | None = None
         self._swept_at: dt.datetime | None = None
 
@@ -249,6 +258,10 @@ class BookingLoop:
         with transaction(self.session_factory) as session:
             summary.reminders = send_reminders(session, now)
         if self.store is not None and (self._swept_at is None or now - self._swept_at >= SWEEP_EVERY):
+            with transaction(self.session_factory) as session:
+                summary.materials_purged = purge_expired(
+                    session, self.store, now=now, retention_days=self.retention_days
+                )
             with self.session_factory() as session:
                 names = orphans(session, self.store, written_before=now - ORPHAN_AGE)
             for name in names:

@@ -16,6 +16,7 @@ from tests.booking_factories import (
     NOW,
     OTHER_PHONE,
     PHONE,
+    TOMORROW_10,
     PreReviewWorld,
     add_booking,
     jpeg_bytes,
@@ -437,3 +438,23 @@ def test_the_queue_takes_the_same_few_statements_however_long_it_is(
             event.remove(session.get_bind(), "before_cursor_execute", listener)
         counts.append((len(q.rows), len(statements)))
     assert counts == [(3, 2), (6, 2)]  # the rows with their file counts, and the tab counts
+
+
+def test_materials_are_purged_after_the_retention_period_and_the_decision_stays(
+    session: Session, world: PreReviewWorld, store: LocalFileStore
+) -> None:
+    booking = _submitted(session, world, store)  # its slot is tomorrow at 10:00, for 30 minutes
+    assert len(stored_files(store)) == 1
+    slot_end = TOMORROW_10 + dt.timedelta(minutes=30)
+
+    assert service.purge_expired(session, store, now=slot_end + dt.timedelta(days=89), retention_days=90) == 0
+    session.commit()
+    assert rows(session, PreReviewFile) == 1 and len(stored_files(store)) == 1
+
+    assert service.purge_expired(session, store, now=slot_end + dt.timedelta(days=91), retention_days=90) == 1
+    assert len(stored_files(store)) == 1  # the bytes go only once the rows' deletion is committed
+    session.commit()
+    assert rows(session, PreReviewFile) == 0 and stored_files(store) == []
+    assert session.execute(select(PreReview.status).where(PreReview.booking_id == booking.id)).scalar_one()
+    purge = session.execute(select(AuditEntry).where(AuditEntry.action == "purge")).scalar_one()
+    assert purge.detail == {"files": 1, "retention_days": 90}
