@@ -190,7 +190,7 @@ def transition(
     """Apply `action` at `now`, or raise TransitionRefused (409) / InvalidInput (422, a missing reason).
 
     `children` are the statuses of the order's sub-orders, `parent` its parent's status: a parent
-    cannot finish while a child is open, and a child cannot reopen under a finished parent (the
+    cannot finish or be cancelled while a child is open, and a child cannot reopen under a finished parent (the
     parent would be done with an open child).
     """
     if now < order.changed_at:
@@ -211,14 +211,15 @@ def transition(
         raise InvalidInput("reason", f"{ACTION_LABELS[action]}需要填写原因")
     if len(text) > REASON_MAX:
         raise InvalidInput("reason", f"原因不能超过 {REASON_MAX} 个字")
-    if action is Action.FINISH:
+    if action in (Action.FINISH, Action.CANCEL):
+        # cancelling too: a withdrawn parent would leave its children working for nobody
         open_children = [c for c in children if c not in CLOSED]
         if open_children:
             raise TransitionRefused(
                 order.status,
                 action,
-                f"还有 {len(open_children)} 个子工单未办结，不能办结上级工单",
-                [a for a in allowed if a is not Action.FINISH],
+                f"还有 {len(open_children)} 个子工单未办结，不能{ACTION_LABELS[action]}上级工单",
+                [a for a in allowed if a is not action],
             )
     if action is Action.REOPEN and parent is not None and parent in CLOSED:
         raise TransitionRefused(
