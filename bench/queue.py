@@ -25,6 +25,10 @@ the queue (call until nobody waits, start and finish each), and the database is 
 
 `ratio` = HTTP ops_per_s / baseline ops_per_s.
 
+`healthz_per_s`: before the loop, the same clients ask GET /healthz (one SELECT 1) for up to 5 s:
+the most this server, machine and client can answer, whatever the work; the hall's figure is
+measured against it.
+
 Workers: two uvicorn workers beat one on this 2-core machine (about 92–106 against 72–76 ops/s
 with the in-flight limit); one worker keeps a single core busy and leaves the other to PostgreSQL and
 the clients, half used.
@@ -335,12 +339,14 @@ async def http_phase(
                 await timed(c, "finish", f"{API}/tickets/{ticket['id']}/finish")
                 tally.loops += 1
 
+        ceiling = await stack_ceiling(pool, min(5.0, seconds))
         say(f"{clients} clients looping for {seconds} s …")
         started = time.perf_counter()
         await asyncio.gather(*(client(i, started + seconds) for i in range(clients)))
         elapsed = time.perf_counter() - started
         summary = tally.summary(elapsed)
         summary["elapsed_s"] = round(elapsed, 2)
+        summary["healthz_per_s"] = ceiling
         await asyncio.gather(*(client(i, None) for i in range(clients)))  # drain
     finally:
         await asyncio.gather(*(c.aclose() for c in pool))
@@ -349,6 +355,24 @@ async def http_phase(
         return summary, check(make_session_factory(engine), hall, tally)
     finally:
         engine.dispose()
+
+
+async def stack_ceiling(pool: list[httpx.AsyncClient], seconds: float) -> float:
+    """Requests per second the same clients get from GET /healthz (one SELECT 1, no writes, no
+    sign-in): what this server, machine and client can do at most, whatever the hall's work."""
+    say(f"{len(pool)} clients asking /healthz for {seconds} s (the stack's ceiling) …")
+    answered = 0
+    stop_at = time.perf_counter() + seconds
+
+    async def ask(client: httpx.AsyncClient) -> None:
+        nonlocal answered
+        while time.perf_counter() < stop_at:
+            (await client.get("/healthz")).raise_for_status()
+            answered += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(ask(c) for c in pool))
+    return round(answered / (time.perf_counter() - started), 1)
 
 
 def measure(args: argparse.Namespace) -> dict[str, Any]:
@@ -370,6 +394,7 @@ def measure(args: argparse.Namespace) -> dict[str, Any]:
         "errors": http["errors"],
         "baseline_ops_per_s": base["ops_per_s"],
         "ratio": round(http["ops_per_s"] / base["ops_per_s"], 3) if base["ops_per_s"] else None,
+        "healthz_per_s": http["healthz_per_s"],
         "clients": args.clients,
         "seconds": args.seconds,
         "workers": args.workers,
@@ -393,7 +418,8 @@ def summary(result: dict[str, Any]) -> str:
         f"errors {h['errors']}  duplicates {h['duplicates']}  lost {h['lost']}\n"
         f"baseline {b['ops_per_s']:8.1f} ops/s  p50 {b['p50_ms']} ms  p99 {b['p99_ms']} ms  "
         f"errors {b['errors']}  duplicates {b['duplicates']}  lost {b['lost']}\n"
-        f"ratio (HTTP / baseline): {result['ratio']}"
+        f"ratio (HTTP / baseline): {result['ratio']}\n"
+        f"ceiling: /healthz at {result['healthz_per_s']} requests/s on the same server and clients"
     )
 
 
