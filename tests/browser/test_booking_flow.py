@@ -25,8 +25,8 @@ from tests.booking_factories import pdf_bytes
 from tests.browser.conftest import live_app, serving, shot, sign_in
 from tests.factories import hall_world, staff
 from tests.integration.booking.booking_world import add_template
-from zhishui.booking.models import Booking
-from zhishui.booking.service import generate_slots_ahead
+from zhishui.booking.models import Booking, Slot
+from zhishui.booking.service import book, generate_slots_ahead
 from zhishui.hall import visits
 from zhishui.hall.models import Ticket, VisitStep
 from zhishui.hall.policy import TicketStatus
@@ -39,6 +39,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser-booking-flow
 
 PHONE = "13800138000"
 WALK_IN_PHONE = "13900139000"
+OTHER_PHONE = "13700137000"
 MATTER = "STU-DEC-01"  # 欠税清缴: a studio matter of queue A (申报缴税)
 DAY = dt.date(2026, 11, 30)  # a Monday
 
@@ -86,17 +87,22 @@ def _sms_code(site: Site, phone: str) -> str:
     return code.group(1)
 
 
+def _sign_in_by_code(site: Site, page: Page, phone: str, url: str) -> None:
+    """Open `url`, which sends a signed-out phone to the code sign-in, sign in and land on `url`."""
+    page.goto(url)
+    expect(page).to_have_url(re.compile(r"/my/login\?next="))
+    page.get_by_label("手机号码").fill(phone)
+    page.get_by_role("button", name="获取验证码").click()
+    expect(page.get_by_label("短信验证码")).to_be_visible()
+    page.get_by_label("短信验证码").fill(_sms_code(site, phone))
+    page.get_by_role("button", name="登录").click()
+    expect(page).to_have_url(url)
+
+
 def _book_on_the_phone(site: Site, page: Page) -> tuple[str, str]:
     """Sign in by SMS code, find the matter, pick the hall and the 09:30 slot, confirm; the booking's
     code and the link its QR code holds."""
-    page.goto(f"{site.url}/booking")
-    expect(page).to_have_url(re.compile(r"/my/login\?next="))
-    page.get_by_label("手机号码").fill(PHONE)
-    page.get_by_role("button", name="获取验证码").click()
-    expect(page.get_by_label("短信验证码")).to_be_visible()
-    page.get_by_label("短信验证码").fill(_sms_code(site, PHONE))
-    page.get_by_role("button", name="登录").click()
-    expect(page).to_have_url(f"{site.url}/booking")
+    _sign_in_by_code(site, page, PHONE, f"{site.url}/booking")
 
     page.get_by_label("要办理的事项").fill("欠税")
     page.get_by_role("button", name="查找事项").click()
@@ -209,7 +215,7 @@ def test_a_booked_taxpayer_checks_in_at_the_kiosk_and_is_called_before_an_earlie
         shot(console, "booking_flow_station_called")
 
         with site.app.state.session_factory() as s:
-            booking = s.execute(select(Booking)).scalar_one()
+            booking = s.execute(select(Booking).where(Booking.phone == PHONE)).scalar_one()
             assert booking.status == "checked_in" and booking.checked_in_at == at(9, 35)
             booked = s.get(Ticket, booking.ticket_id)
             assert booked is not None and booked.code == "A002" and booked.status == TicketStatus.CALLED
@@ -227,3 +233,44 @@ def test_a_booked_taxpayer_checks_in_at_the_kiosk_and_is_called_before_an_earlie
     finally:
         for context in (phone, office, studio, kiosk_screen):
             context.close()
+
+
+def test_a_taxpayer_reschedules_and_then_cancels_on_the_phone(browser: Browser, site: Site) -> None:
+    tomorrow = dt.timedelta(days=1)  # clear of today's cutoffs, however far the other test moved the clock
+    with transaction(site.app.state.session_factory) as s:
+        ten, eleven = (
+            s.execute(
+                select(Slot.id).where(Slot.hall_id == site.hall_id, Slot.starts_at == at(h) + tomorrow)
+            ).scalar_one()
+            for h in (10, 11)
+        )
+        now = site.clock.now()
+        booking = book(s, slot_id=ten, phone=OTHER_PHONE, tax_id=None, matter_code=MATTER, now=now)
+        token = booking.token
+    phone = browser.new_context(locale="zh-CN", **PHONE_SCREEN)  # type: ignore[arg-type]
+    try:
+        page = phone.new_page()
+        _sign_in_by_code(site, page, OTHER_PHONE, f"{site.url}/booking/mine")
+        page.locator(f"a[href='/booking/b/{token}']").first.click()  # the link opens without sign-in;
+        # changing the booking needs this phone signed in
+        expect(page.locator("[data-status]")).to_have_text("已预约")
+
+        page.locator("[data-reschedule]").click()
+        expect(page.get_by_role("heading", name="改约")).to_be_visible()
+        page.locator(f"nav.day-tabs a[href$='day={(DAY + tomorrow).isoformat()}']").click()
+        expect(page.locator(f"[data-slot='{ten}']")).to_contain_text("当前预约")
+        page.locator(f"button[data-slot='{eleven}']").click()
+        expect(page.get_by_role("status")).to_have_text("改约成功，预约码不变。")
+        expect(page.locator("[data-booking]")).to_contain_text("11:00")
+
+        page.locator("[data-cancel]").click()
+        page.get_by_role("button", name="确认取消").click()
+        expect(page.get_by_role("status")).to_have_text("预约已取消。")
+        expect(page.locator("[data-status]")).to_have_text("已取消")
+        expect(page.locator("[data-reschedule]")).to_have_count(0)
+        shot(page, "booking_phone_rescheduled_and_cancelled")
+    finally:
+        phone.close()
+    with site.app.state.session_factory() as s:
+        ten_booked, eleven_booked = (s.get(Slot, i).booked for i in (ten, eleven))  # type: ignore[union-attr]
+        assert (ten_booked, eleven_booked) == (0, 0), "both places were given back"
