@@ -60,6 +60,12 @@ class Permission(enum.StrEnum):
     BOOKING_MANAGE = "booking.manage"  # slot templates, blackouts, capacity, blocks, bulk cancel, load
     BOOKING_CHECK_IN = "booking.check_in"  # check a booking in at the triage desk or on its behalf
     BOOKING_REVIEW = "booking.review"  # pre-review of booked taxpayers' materials
+    CENTER_AGENT = "center.agent"  # the center's inbox: claim, answer, handle, notes, consult experts
+    CENTER_SUPERVISE = "center.supervise"  # assign and transfer anyone's requests, SLA policies, reports
+    CENTER_EXPERT = "center.expert"  # answer consultations in the expert queue
+    WORKORDER_HANDLE = "workorder.handle"  # work orders sent to one's own department
+    KNOWLEDGE_MANAGE = "knowledge.manage"  # knowledge-base articles, Q&A import, canned replies
+    PLANNING_VIEW = "planning.view"  # staffing plans and hall simulations
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -78,6 +84,12 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.BOOKING_MANAGE: "管理预约时段与预约",
     Permission.BOOKING_CHECK_IN: "预约签到",
     Permission.BOOKING_REVIEW: "预约材料预审",
+    Permission.CENTER_AGENT: "智税中心坐席（受理、答复、办理）",
+    Permission.CENTER_SUPERVISE: "智税中心班长（分派、转派、服务时限与报表）",
+    Permission.CENTER_EXPERT: "专家团队答复",
+    Permission.WORKORDER_HANDLE: "办理本科室任务工单",
+    Permission.KNOWLEDGE_MANAGE: "维护知识库与常用回复",
+    Permission.PLANNING_VIEW: "查看排班测算与大厅仿真",
     Permission.ORG_READ: "查看机构与服务点",
     Permission.ORG_MANAGE: "维护机构与服务点",
     Permission.STAFF_MANAGE: "管理人员账号",
@@ -108,9 +120,16 @@ DEFAULT_GRANTS: dict[Role, frozenset[Permission]] = {
     Role.STUDIO: frozenset(
         _FRONT_LINE | {Permission.TAXPAYER_READ_FULL, Permission.HALL_STATION, Permission.BOOKING_REVIEW}
     ),
-    Role.CENTER_AGENT: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL, Permission.TAXPAYER_MANAGE}),
-    Role.DEPARTMENT: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL}),
-    Role.EXPERT: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL}),
+    Role.CENTER_AGENT: frozenset(
+        _FRONT_LINE
+        | {
+            Permission.TAXPAYER_READ_FULL,
+            Permission.TAXPAYER_MANAGE,
+            Permission.CENTER_AGENT,
+        }
+    ),
+    Role.DEPARTMENT: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL, Permission.WORKORDER_HANDLE}),
+    Role.EXPERT: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL, Permission.CENTER_EXPERT}),
     Role.MEDIATOR: frozenset(_FRONT_LINE | {Permission.TAXPAYER_READ_FULL}),
     Role.MANAGER: frozenset(
         _FRONT_LINE
@@ -129,6 +148,11 @@ DEFAULT_GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.BOOKING_MANAGE,
             Permission.BOOKING_CHECK_IN,
             Permission.BOOKING_REVIEW,
+            Permission.CENTER_AGENT,
+            Permission.CENTER_SUPERVISE,
+            Permission.WORKORDER_HANDLE,
+            Permission.KNOWLEDGE_MANAGE,
+            Permission.PLANNING_VIEW,
         }
     ),
     Role.ADMIN: frozenset(Permission),
