@@ -14,6 +14,15 @@ from zhishui.booking.models import (
     SlotTemplate,
 )
 from zhishui.catalog.models import Matter
+from zhishui.center.models import (
+    AgentState,
+    ContactIdentity,
+    ExpertConsultation,
+    PhoneCall,
+    RequestMessage,
+    ServiceRequest,
+    SlaPolicyRow,
+)
 from zhishui.hall.models import (
     BackOfficeItem,
     HallSettings,
@@ -36,6 +45,7 @@ from zhishui.taxpayers.models import Taxpayer, TaxpayerPhone
 from zhishui.workdays.models import CalendarDay, CalendarYear
 
 __all__ = [
+    "AgentState",
     "AuditEntry",
     "BackOfficeItem",
     "Base",
@@ -47,6 +57,8 @@ __all__ = [
     "BookingSettings",
     "CalendarDay",
     "CalendarYear",
+    "ContactIdentity",
+    "ExpertConsultation",
     "HallSettings",
     "LoginAttempt",
     "Matter",
@@ -54,11 +66,15 @@ __all__ = [
     "OrgUnit",
     "OtpCode",
     "OutboxMessage",
+    "PhoneCall",
     "PreReview",
     "PreReviewFile",
     "QueueMatter",
+    "RequestMessage",
     "RolePermission",
     "ServiceQueue",
+    "ServiceRequest",
+    "SlaPolicyRow",
     "Slot",
     "SlotTemplate",
     "Staff",
