@@ -14,6 +14,7 @@ from zhishui.booking.models import (
     SlotTemplate,
 )
 from zhishui.catalog.models import Matter
+from zhishui.center.knowledge.models import CannedReply, KbArticle, KbFeedback, KbRevision
 from zhishui.center.models import (
     AgentState,
     ContactIdentity,
@@ -57,9 +58,13 @@ __all__ = [
     "BookingSettings",
     "CalendarDay",
     "CalendarYear",
+    "CannedReply",
     "ContactIdentity",
     "ExpertConsultation",
     "HallSettings",
+    "KbArticle",
+    "KbFeedback",
+    "KbRevision",
     "LoginAttempt",
     "Matter",
     "ModeSwitch",
