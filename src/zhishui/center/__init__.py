@@ -1,5 +1,5 @@
 """The smart tax center (智税中心): one inbox for every channel, work orders with deadlines, SLA.
 
-Pure rules: `sla_policy` (business time, deadlines, the clock, SLA policies), `workorder_policy`
-(the work-order state machine and sub-orders), `escalation_policy` (reminders and escalation).
+Pure rules: `sla_policy` (business time, deadlines, the clock, SLA policies); work orders live in
+`workorders` (`policy`: the state machine and sub-orders, `escalation`: reminders and escalation).
 """

@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from tests.unit.center.calendar_2026 import CAL, at
-from zhishui.center.escalation_policy import (
+from zhishui.center.workorders.escalation import (
     NoticePlan,
     Role,
     due_notices,

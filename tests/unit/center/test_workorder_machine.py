@@ -10,7 +10,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 from tests.unit.center.calendar_2026 import CAL, at
 from zhishui.center.sla_policy import ClockReading, Pause, SlaTarget, Unit, elapsed
-from zhishui.center.workorder_policy import (
+from zhishui.center.workorders.policy import (
     CLOSED,
     MOVES,
     NEEDS_REASON,

@@ -8,7 +8,7 @@ import pytest
 
 from tests.unit.center.calendar_2026 import CAL, at
 from zhishui.center.sla_policy import SlaTarget, Unit
-from zhishui.center.workorder_policy import (
+from zhishui.center.workorders.policy import (
     MOVES,
     Action,
     Status,
