@@ -24,6 +24,7 @@ from zhishui.center.models import (
     ServiceRequest,
     SlaPolicyRow,
 )
+from zhishui.center.workorders.models import WorkOrder, WorkOrderContact, WorkOrderEvent, WorkOrderNotice
 from zhishui.hall.models import (
     BackOfficeItem,
     HallSettings,
@@ -92,6 +93,10 @@ __all__ = [
     "VisitMatter",
     "VisitStep",
     "WebSession",
+    "WorkOrder",
+    "WorkOrderContact",
+    "WorkOrderEvent",
+    "WorkOrderNotice",
     "Workstation",
     "WorkstationQueue",
     "service_point_matter",
