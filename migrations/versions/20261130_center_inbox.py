@@ -17,6 +17,8 @@ down_revision: str | None = "e98522099c0a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+OPEN_CONVERSATION = "channel != 'etax' AND status IN ('new', 'assigned', 'waiting', 'pending')"
+
 
 def upgrade() -> None:
     op.create_table(
@@ -228,6 +230,14 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_center_request_taxpayer_id"), ["taxpayer_id"], unique=False)
 
+    op.create_index(
+        "uq_center_request_one_open",
+        "center_request",
+        ["identity_id"],
+        unique=True,
+        sqlite_where=sa.text(OPEN_CONVERSATION),
+        postgresql_where=sa.text(OPEN_CONVERSATION),
+    )
     op.create_table(
         "center_call",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -373,6 +383,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_center_request_first_response_due"))
         batch_op.drop_index("ix_center_request_agent")
 
+    op.drop_index("uq_center_request_one_open", table_name="center_request")
     op.drop_table("center_request")
     with op.batch_alter_table("contact_identity", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contact_identity_taxpayer_id"))

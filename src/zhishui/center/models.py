@@ -18,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -61,6 +62,7 @@ REQUEST_STATUS_LABELS = {
 }
 
 OPEN_STATUSES = (RequestStatus.NEW, RequestStatus.ASSIGNED, RequestStatus.WAITING, RequestStatus.PENDING)
+OPEN_CONVERSATION = "channel != 'etax' AND status IN ('new', 'assigned', 'waiting', 'pending')"
 
 
 class Direction(enum.StrEnum):
@@ -119,6 +121,16 @@ class ServiceRequest(Base):
         # The inbox list: open requests of a bureau, oldest first.
         Index("ix_center_request_inbox", "org_unit_id", "status", "created_at"),
         Index("ix_center_request_agent", "assignee_id", "status"),
+        # One conversation at a time per person and channel: a second message while one is open joins
+        # it, and two first messages arriving together cannot open two. Online submissions are
+        # separate items of work, each its own request.
+        Index(
+            "uq_center_request_one_open",
+            "identity_id",
+            unique=True,
+            sqlite_where=text(OPEN_CONVERSATION),
+            postgresql_where=text(OPEN_CONVERSATION),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
