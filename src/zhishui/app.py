@@ -138,6 +138,8 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.booking import prereview_api, prereview_pages
     from zhishui.catalog import api as catalog_api
     from zhishui.catalog import pages as catalog_pages
+    from zhishui.center.knowledge import api as knowledge_api
+    from zhishui.center.knowledge import pages as knowledge_pages
     from zhishui.hall import admin_pages as hall_admin_pages
     from zhishui.hall import api_tickets as hall_api_tickets
     from zhishui.hall import api_visits as hall_api_visits
@@ -159,6 +161,8 @@ def _include_routers(app: FastAPI) -> None:
         admin_pages,
         catalog_api,
         catalog_pages,
+        knowledge_api,
+        knowledge_pages,
         org_api,
         org_pages,
         hall_api_visits,

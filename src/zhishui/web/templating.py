@@ -24,6 +24,8 @@ NAVIGATION: list[tuple[Permission, str, str]] = [
     (Permission.HALL_BOARD, "/hall/board", "大厅看板"),
     (Permission.BOOKING_REVIEW, "/booking/reviews", "材料预审"),
     (Permission.CATALOG_SEARCH, "/catalog/search", "事项查询"),
+    (Permission.CENTER_AGENT, "/center/knowledge", "知识库"),
+    (Permission.CENTER_AGENT, "/center/replies", "常用回复"),
     (Permission.TAXPAYER_READ, "/taxpayers", "纳税人"),
     (Permission.ORG_READ, "/org", "机构与服务点"),
     (Permission.CATALOG_MANAGE, "/admin/catalog", "事项清单维护"),
