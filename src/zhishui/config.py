@@ -11,6 +11,18 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "zhishui-development-secret-do-not-deploy"
 
+# Channel credentials a development server (and the demo traffic simulator) uses. Anyone can read
+# them here, so a production server refuses to start with any of them (check_safe).
+DEV_WECHAT_TOKEN = "zhishui-dev-wechat-token"
+DEV_WECHAT_APP_ID = "wx0000zhishuidemo"
+DEV_WECHAT_APP_SECRET = "zhishui-dev-wechat-app-secret"
+DEV_WECHAT_AES_KEY = "WmhpU2h1aURldmVsb3BtZW50S2V5Rm9yV2VDaGF0QUV"  # 43 characters, as WeChat shows them
+DEV_DINGTALK_APP_SECRET = "zhishui-dev-dingtalk-app-secret"
+DEV_CTI_SECRET = "zhishui-dev-cti-shared-secret"
+DEV_CHANNEL_SECRETS = frozenset(
+    {DEV_WECHAT_TOKEN, DEV_WECHAT_APP_SECRET, DEV_WECHAT_AES_KEY, DEV_DINGTALK_APP_SECRET, DEV_CTI_SECRET}
+)
+
 
 class UnsafeSettings(RuntimeError):
     pass
@@ -57,6 +69,18 @@ class Settings(BaseSettings):
     upload_max_files: int = 10  # per pre-review
     # Days after a booking's slot that its pre-review materials (personal data) are kept.
     prereview_retention_days: int = 90
+    # --- the center's channels (channels.routes) ---
+    # The org unit (by code) whose inbox channel traffic lands in; unset in development: the first
+    # unit of kind tax_center. A channel whose secret is unset is switched off (404).
+    center_unit: str = ""
+    wechat_token: str = ""
+    wechat_app_id: str = ""
+    wechat_app_secret: str = ""  # for the customer-service message API (replies)
+    wechat_aes_key: str = ""  # EncodingAESKey, 43 characters; needed in compatible and safe mode
+    wechat_mode: Literal["plain", "compatible", "safe"] = "plain"
+    dingtalk_app_secret: str = ""
+    cti_secret: str = ""  # shared with the phone system (channels.cti), 16+ characters
+    web_channel: bool = True  # the help form and chat widget for the e-tax site (/help)
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
@@ -64,7 +88,22 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite:///{(self.data_dir / 'zhishui.db').as_posix()}"
         if self.upload_dir is None:
             self.upload_dir = self.data_dir / "uploads"
+        if self.is_development:
+            self._development_channels()
         return self
+
+    def _development_channels(self) -> None:
+        """Fixed demo credentials, so every channel (and the simulator) works out of the box."""
+        if not self.wechat_token:
+            self.wechat_token = DEV_WECHAT_TOKEN
+            self.wechat_app_id = self.wechat_app_id or DEV_WECHAT_APP_ID
+            self.wechat_app_secret = self.wechat_app_secret or DEV_WECHAT_APP_SECRET
+            self.wechat_aes_key = self.wechat_aes_key or DEV_WECHAT_AES_KEY
+            # Both plain and encrypted posts are accepted, so the simulator can send either.
+            if "wechat_mode" not in self.model_fields_set:
+                self.wechat_mode = "compatible"
+        self.dingtalk_app_secret = self.dingtalk_app_secret or DEV_DINGTALK_APP_SECRET
+        self.cti_secret = self.cti_secret or DEV_CTI_SECRET
 
     @property
     def is_development(self) -> bool:
@@ -79,6 +118,29 @@ class Settings(BaseSettings):
         if not self.public_url.startswith(("https://", "http://")):
             # Every SMS and QR code links to it: a phone cannot open a link without an address.
             raise UnsafeSettings("ZHISHUI_PUBLIC_URL must be the address phones reach this service at")
+        self._check_channels()
+
+    def _check_channels(self) -> None:
+        demo = sorted(
+            name
+            for name in (
+                "wechat_token",
+                "wechat_app_secret",
+                "wechat_aes_key",
+                "dingtalk_app_secret",
+                "cti_secret",
+            )
+            if getattr(self, name) in DEV_CHANNEL_SECRETS
+        )
+        if demo:
+            names = ", ".join(f"ZHISHUI_{n.upper()}" for n in demo)
+            raise UnsafeSettings(f"{names}: the development channel secrets are public; set your own")
+        if self.cti_secret and len(self.cti_secret) < 16:
+            raise UnsafeSettings("ZHISHUI_CTI_SECRET must be 16+ characters")
+        if self.wechat_token and not self.wechat_app_id:
+            raise UnsafeSettings("ZHISHUI_WECHAT_APP_ID is needed with ZHISHUI_WECHAT_TOKEN")
+        if self.wechat_token and self.wechat_mode != "plain" and len(self.wechat_aes_key) != 43:
+            raise UnsafeSettings("ZHISHUI_WECHAT_AES_KEY must be the 43-character EncodingAESKey")
 
 
 @lru_cache
