@@ -1,0 +1,1 @@
+"""Planning: Erlang staffing and the hall simulator (a digital twin)."""
