@@ -24,12 +24,14 @@ def _register_domain_commands() -> None:
     from zhishui.catalog.cli import catalog_cli, triage_command
     from zhishui.center.knowledge.cli import kb_cli
     from zhishui.identity.cli import staff_cli
+    from zhishui.planning.simulate_cli import simulate_cli
     from zhishui.workdays.cli import calendar_cli
 
     app.add_typer(catalog_cli, name="catalog", help="The matter catalog (办税事项清单).")
     app.add_typer(kb_cli, name="kb", help="The center's knowledge base (知识库).")
     app.add_typer(staff_cli, name="staff", help="Staff accounts.")
     app.add_typer(calendar_cli, name="calendar", help="The working-day calendar (工作日历).")
+    app.add_typer(simulate_cli, name="simulate", help="Simulate the hall (仿真): scenarios, comparisons, calibration.")
     app.command("triage", help="Find the matter and the route for what a taxpayer says.")(triage_command)
 
 
