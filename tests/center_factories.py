@@ -36,10 +36,11 @@ class CenterWorld:
 
 
 def center_world(
-    session: Session, *, agents: int = 2, capacity: int = 2, now: dt.datetime = NOW
+    session: Session, *, agents: int = 2, capacity: int = 2, now: dt.datetime = NOW, tree: Tree | None = None
 ) -> CenterWorld:
+    """Centers in the two counties of `tree` (a new org tree when None)."""
     seed_grants(session)
-    tree = org_tree(session)
+    tree = tree or org_tree(session)
     center_a = unit(session, tree.county_a, UnitKind.TAX_CENTER, "CA-TC", "甲县智税中心")
     center_b = unit(session, tree.county_b, UnitKind.TAX_CENTER, "CB-TC", "乙县智税中心")
     department_a = unit(session, tree.county_a, UnitKind.DEPARTMENT, "CA-D1", "甲县纳税服务股")
