@@ -13,6 +13,9 @@ from fastapi.staticfiles import StaticFiles
 
 from zhishui.booking.prereview_pages import UploadBodyLimit, upload_limits
 from zhishui.booking.prereview_storage import store_for
+from zhishui.center.tasks import center_handlers
+from zhishui.channels.runtime import ChannelRuntime
+from zhishui.channels.senders import ChannelSender, default_senders
 from zhishui.config import Settings, get_settings
 from zhishui.kit.clock import Clock, SystemClock
 from zhishui.kit.db import create_db_engine, make_session_factory, transaction
@@ -39,6 +42,7 @@ def create_app(
     *,
     clock: Clock | None = None,
     providers: Mapping[str, Provider] | None = None,
+    senders: Mapping[str, ChannelSender] | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
     settings.check_safe()
@@ -46,7 +50,13 @@ def create_app(
     session_factory = make_session_factory(engine)
     clock = clock or SystemClock()
     providers = dict(providers or default_providers())
-    worker = OutboxWorker(session_factory, default_handlers(providers), clock)
+    broker = make_broker(settings.redis_url)
+    # The center's replies by channel (channels.senders): a registry of its own rather than more
+    # notify providers, because a reply needs its conversation (DingTalk's session webhook) and
+    # must tell a refusal for good (WeChat's 48-hour window) from one worth retrying.
+    senders = dict(senders or default_senders(settings, providers))
+    handlers = {**default_handlers(providers), **center_handlers(session_factory, clock, senders, broker)}
+    worker = OutboxWorker(session_factory, handlers, clock)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -110,8 +120,10 @@ def create_app(
     app.state.engine = engine
     app.state.session_factory = session_factory
     app.state.clock = clock
-    app.state.broker = make_broker(settings.redis_url)
+    app.state.broker = broker
     app.state.providers = providers
+    app.state.senders = senders
+    app.state.channels = ChannelRuntime.build(settings, clock)  # callback adapters, one replay cache
     app.state.worker = worker
     app.state.rate_limiters = {}
     app.state.templates = make_templates(WEB_DIR / "templates")
@@ -140,6 +152,7 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.catalog import pages as catalog_pages
     from zhishui.center.knowledge import api as knowledge_api
     from zhishui.center.knowledge import pages as knowledge_pages
+    from zhishui.channels import webhooks_api as channel_webhooks_api
     from zhishui.hall import admin_pages as hall_admin_pages
     from zhishui.hall import api_tickets as hall_api_tickets
     from zhishui.hall import api_visits as hall_api_visits
@@ -157,6 +170,7 @@ def _include_routers(app: FastAPI) -> None:
 
     for module in (
         web_pages,
+        channel_webhooks_api,
         identity_pages,
         admin_pages,
         catalog_api,
