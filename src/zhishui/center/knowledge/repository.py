@@ -132,6 +132,7 @@ class ArticleRepository(Repository[KbArticle]):
         unchanged are not touched. Returns ``external_key -> revision`` of the rows written: revision 1
         is a new article, a higher one an updated article; keys missing were unchanged."""
         insert = _insert(self.session)
+        table = KbArticle.__table__
         written: dict[str, int] = {}
         for start in range(0, len(rows), _UPSERT_CHUNK):
             values = [
@@ -151,27 +152,28 @@ class ArticleRepository(Repository[KbArticle]):
                 }
                 for row in rows[start : start + _UPSERT_CHUNK]
             ]
-            stmt = insert(KbArticle).values(values)
+            # On the Table, not the mapped class: an ORM-annotated dialect insert has no cache key.
+            stmt = insert(table).values(values)
             new = stmt.excluded
             changed = or_(
-                KbArticle.title != new.title,
-                KbArticle.body != new.body,
-                KbArticle.tags != new.tags,
-                KbArticle.matter_id.is_distinct_from(new.matter_id),
+                table.c.title != new.title,
+                table.c.body != new.body,
+                table.c.tags != new.tags,
+                table.c.matter_id.is_distinct_from(new.matter_id),
             )
             stmt = stmt.on_conflict_do_update(
-                index_elements=[KbArticle.org_unit_id, KbArticle.source, KbArticle.external_key],
+                index_elements=[table.c.org_unit_id, table.c.source, table.c.external_key],
                 set_={
                     "title": new.title,
                     "body": new.body,
                     "tags": new.tags,
                     "matter_id": new.matter_id,
-                    "revision": KbArticle.revision + 1,
+                    "revision": table.c.revision + 1,
                     "updated_at": new.updated_at,
                     "updated_by": new.updated_by,
                 },
                 where=changed,
-            ).returning(KbArticle.external_key, KbArticle.revision)
+            ).returning(table.c.external_key, table.c.revision)
             written.update({key: revision for key, revision in self.session.execute(stmt)})
         return written
 
@@ -238,10 +240,11 @@ class RevisionRepository:
         return int(value or 0)
 
     def bump(self, bureau_id: int) -> None:
-        stmt = _insert(self.session)(KbRevision).values(org_unit_id=bureau_id, revision=1)
+        table = KbRevision.__table__
+        stmt = _insert(self.session)(table).values(org_unit_id=bureau_id, revision=1)
         self.session.execute(
             stmt.on_conflict_do_update(
-                index_elements=[KbRevision.org_unit_id], set_={"revision": KbRevision.revision + 1}
+                index_elements=[table.c.org_unit_id], set_={"revision": table.c.revision + 1}
             )
         )
 
