@@ -133,3 +133,24 @@ def levels_reached(sent: Sequence[str]) -> int:
     """How far up the chain an order has gone (-1: not escalated), for lists and the department page."""
     levels = [int(k.split(":", 1)[1]) for k in sent if k.startswith("escalate:")]
     return max(levels, default=-1)
+
+
+def when_to_look(
+    reading: ClockReading | None,
+    deadline: dt.datetime,
+    *,
+    sent: Collection[str],
+    now: dt.datetime,
+    calendar: BusinessCalendar,
+    plan: NoticePlan = DEFAULT_PLAN,
+) -> dt.datetime | None:
+    """When the worker should look at an order next: now when a notice is due, else when the next
+    one falls due, or None (no clock: closed, returned or paused; or the chain is exhausted).
+
+    Stored on the row (`next_notice_at`), so each pass reads only the orders that need it.
+    """
+    if reading is None:
+        return None
+    if due_notices(reading, sent=sent, plan=plan):
+        return now
+    return next_notice_at(reading, deadline, now=now, calendar=calendar, plan=plan)
