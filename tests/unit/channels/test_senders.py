@@ -19,8 +19,8 @@ from zhishui.channels.senders import (
     LogSender,
     PermanentDeliveryError,
     SmsSender,
-    WeChatCustomerServiceSender,
     WebSender,
+    WeChatCustomerServiceSender,
     default_senders,
 )
 from zhishui.config import Settings
