@@ -195,6 +195,7 @@ class Station:
     queues: frozenset[str]
     mode: Mode
     mode_since: float
+    mode_since_at: dt.datetime | None = None  # mode_since as the policy reads it (cached)
     staffed: bool = False
     serving: Visitor | None = None
     since: float = 0.0  # start of the current (staffed, mode) spell, for the accounts
@@ -224,6 +225,7 @@ class Studio:
         ]
         self.waiting: dict[str, list[Visitor]] = {}
         self.last_call: dict[str, float] = {}
+        self._empty_at: dict[float, dt.datetime] = {}  # last-call times as datetimes, read every tick
         self.calls: list[tuple[str, bool]] = []  # (queue, jumped), oldest first
         self.groups = frozenset(PRIORITY_GROUPS) if spec.priority_groups else frozenset()
         self.limits = ModeThresholds(**spec.thresholds.model_dump())
@@ -350,30 +352,46 @@ class Studio:
     def front_count(self) -> int:
         return sum(1 for s in self.stations if s.staffed and s.mode is Mode.FRONT)
 
-    def load(self, station: Station, now: float) -> QueueLoad:
-        waiting = [v for q in station.queues for v in self.waiting.get(q, ())]
-        longest = max((now - v.joined for v in waiting), default=0.0)
-        empty_since = None
-        if not waiting:
-            last = max((self.last_call.get(q, -math.inf) for q in station.queues), default=-math.inf)
-            empty_since = at(last if last > -math.inf else math.floor(now / DAY) * DAY)
-        return QueueLoad(
-            waiting=len(waiting),
-            longest_wait_minutes=longest,
-            front_stations=self.front_count(),
-            empty_since=empty_since,
-        )
+    def _queue_state(self, queues: frozenset[str], now: float) -> tuple[int, float, dt.datetime | None]:
+        """What hall.stations.queue_load reads: waiting tickets, the longest wait (from the ticket's
+        queueing time, the arrival), and when the queues last became empty (the last call, or the
+        start of the day)."""
+        waiting = 0
+        earliest = math.inf
+        for q in queues:
+            line = self.waiting.get(q)
+            if line:
+                waiting += len(line)
+                earliest = min(earliest, min(v.arrival for v in line))
+        if waiting:
+            return waiting, now - earliest, None
+        last = max((self.last_call.get(q, -math.inf) for q in queues), default=-math.inf)
+        since = last if last > -math.inf else math.floor(now / DAY) * DAY
+        when = self._empty_at.get(since)
+        if when is None:
+            when = self._empty_at[since] = at(since)
+        return 0, 0.0, when
 
     def auto_mode(self) -> None:
         """One run of the auto-mode loop (hall.stations.apply_auto_mode, on simulated stations)."""
         now = self.day.loop.now
+        now_at = at(now)
         moved: set[Mode] = set()
+        fronts = self.front_count()
+        states: dict[frozenset[str], tuple[int, float, dt.datetime | None]] = {}
         for station in self.stations:
             if not station.staffed:
                 continue
-            tip = mode_advice(
-                station.mode, at(station.mode_since), self.load(station, now), self.limits, at(now)
+            state = states.get(station.queues)
+            if state is None:
+                state = states[station.queues] = self._queue_state(station.queues, now)
+            load = QueueLoad(
+                waiting=state[0], longest_wait_minutes=state[1], front_stations=fronts, empty_since=state[2]
             )
+            since = station.mode_since_at
+            if since is None:
+                since = station.mode_since_at = at(station.mode_since)
+            tip = mode_advice(station.mode, since, load, self.limits, now_at)
             if tip.target is None or tip.target in moved:
                 continue
             if tip.target is Mode.BACK and station.serving is not None:
@@ -381,10 +399,13 @@ class Studio:
             self._account(station)
             station.mode = tip.target
             station.mode_since = now
+            station.mode_since_at = now_at
             moved.add(tip.target)
             self.day.tally.switches += 1
+            fronts = self.front_count()
             if tip.target is Mode.FRONT:
                 self.call_next(station)
+            states.clear()  # a call changes the queues the next station sees
 
 
 class HallDay:
