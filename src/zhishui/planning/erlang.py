@@ -32,6 +32,8 @@ MAX_LOAD = 1_000_000.0
 # The Erlang A tail is summed term by term; an overloaded queue with near-endless patience would need
 # more terms than this, and is refused (naming the patience) instead of taking minutes.
 MAX_TAIL_TERMS = 2_000_000
+# Patience beyond this (some 30 million years) is no patience model at all: use Erlang C.
+MAX_PATIENCE = 1e15
 # Terms of the Erlang A queue tail smaller than the largest by this factor (e⁻⁴⁵ ≈ 3e-20) are dropped.
 _TAIL_CUTOFF = -45.0
 
@@ -228,30 +230,35 @@ def _endless_tail() -> PlanningInputError:
     )
 
 
-def _answered_within(tail: _QueueTail, target: float, a: float, abandon_rate: float) -> float:
+def _answered_within(tail: _QueueTail, target: float, serving_rate: float, abandon_rate: float) -> float:
     """P(an arrival finds everyone busy and is answered within `target` seconds), over all arrivals.
 
-    An arrival with j callers ahead moves up at rate θ(a + i) when i are ahead (a = Nμ/θ: an answer or
-    an abandonment ahead) and gives up itself at rate θ. Folding its own patience in, it is answered
-    with probability Π (a+i)/(a+i+1) = a/(a+j+1), after a sum of exponentials with rates θ(a+1+i),
-    i = 0…j: the spacings of the first j+1 order statistics of a+j+1 independent Exp(θ). So the
-    answer comes by t exactly when at least j+1 of them have: I_p(j+1, a+1) with p = 1 − e^(−θt),
-    which is the tail of a negative binomial, P(NB(a+1, p) > j). The pmf is kept in logarithms so
-    e^(−(Nμ+θ)t) may underflow without harm.
+    An arrival with i callers ahead moves up at rate Nμ + iθ (an answer or an abandonment ahead) and
+    gives up itself at rate θ. Folding its own patience in, with j ahead on arrival it is answered
+    with probability Π Nμ+iθ / Nμ+(i+1)θ = Nμ / (Nμ + (j+1)θ), after a sum of exponentials with rates
+    Nμ + (i+1)θ, i = 0…j: the spacings of the first j+1 order statistics of Nμ/θ + j + 1 independent
+    Exp(θ). So the answer comes by t exactly when at least j+1 of them have, which is the tail of a
+    negative binomial: P(NB(Nμ/θ + 1, p) > j) with p = 1 − e^(−θt). Its pmf is kept in logarithms
+    (e^(−(Nμ+θ)t) may underflow) and written with Nμ and θ, not their ratio, so a patience long enough
+    to make θt vanish turns smoothly into Erlang C's Poisson.
     """
     if target <= 0 or not tail.waiting:
         return 0.0
-    log_p = math.log(-math.expm1(-abandon_rate * target))
-    b = a + 1.0
-    log_pmf = -b * abandon_rate * target  # k = 0: (1 − p)^b
+    theta_t = abandon_rate * target
+    # (1 − e^(−θt)) / θ, which tends to t as θ → 0.
+    window = target if theta_t < 1e-12 else -math.expm1(-theta_t) / abandon_rate
+    log_pmf = -(serving_rate + abandon_rate) * target  # j = 0: (1 − p)^(Nμ/θ + 1)
     cdf = 0.0
     answered = 0.0
     for j, weight in enumerate(tail.waiting):
         if j > 0:
-            log_pmf += log_p + math.log((j + b - 1.0) / j)
+            # pmf(j) / pmf(j−1) = p·(Nμ/θ + j) / j = window·(Nμ + jθ) / j
+            step = window * (serving_rate + j * abandon_rate) / j
+            log_pmf = log_pmf + math.log(step) if step > 0.0 else -math.inf  # a vanishing target
         cdf += math.exp(log_pmf)
         if weight > 0.0:
-            answered += weight * (a / (a + j + 1.0)) * max(0.0, 1.0 - cdf)
+            reach = serving_rate / (serving_rate + (j + 1) * abandon_rate)
+            answered += weight * reach * max(0.0, 1.0 - cdf)
     return answered
 
 
@@ -259,6 +266,10 @@ def erlang_a_metrics(traffic: Traffic, agents: int, patience: float, target: flo
     """Every Erlang A figure for `agents` agents, mean patience `patience` s and a target of `target` s."""
     agent_count("agents", agents)
     positive("patience", patience)
+    if patience > MAX_PATIENCE:
+        raise PlanningInputError(
+            "patience", f"耐心时间过长（最多 {MAX_PATIENCE:g} 秒）；不放弃的来电请用 Erlang C"
+        )
     non_negative("target", target)
     load = traffic.load
     service_rate = 1.0 / traffic.aht
@@ -271,8 +282,7 @@ def erlang_a_metrics(traffic: Traffic, agents: int, patience: float, target: flo
     rate = traffic.rate
     p_abandon = _clamp01(abandon_rate * mean_queue / rate)
     mean_wait = mean_queue / rate
-    a = agents * service_rate / abandon_rate
-    answered_in_time = (1.0 - p_wait) + _answered_within(tail, target, a, abandon_rate)
+    answered_in_time = (1.0 - p_wait) + _answered_within(tail, target, agents * service_rate, abandon_rate)
     return ErlangAResult(
         agents=agents,
         load=load,
