@@ -131,6 +131,16 @@ class ServiceRequest(Base):
             sqlite_where=text(OPEN_CONVERSATION),
             postgresql_where=text(OPEN_CONVERSATION),
         ),
+        # One item per online submission number: the e-tax system's retries cannot queue it twice.
+        Index(
+            "uq_center_request_etax_reference",
+            "org_unit_id",
+            "channel",
+            "reference",
+            unique=True,
+            sqlite_where=text("channel = 'etax'"),
+            postgresql_where=text("channel = 'etax'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
