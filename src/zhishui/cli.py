@@ -25,6 +25,7 @@ def _register_domain_commands() -> None:
     from zhishui.center.knowledge.cli import kb_cli
     from zhishui.identity.cli import staff_cli
     from zhishui.planning.simulate_cli import simulate_cli
+    from zhishui.planning.staffing_cli import staffing_cli
     from zhishui.workdays.cli import calendar_cli
 
     app.add_typer(catalog_cli, name="catalog", help="The matter catalog (办税事项清单).")
@@ -32,6 +33,7 @@ def _register_domain_commands() -> None:
     app.add_typer(staff_cli, name="staff", help="Staff accounts.")
     app.add_typer(calendar_cli, name="calendar", help="The working-day calendar (工作日历).")
     app.add_typer(simulate_cli, name="simulate", help="Simulate the hall (仿真): scenarios, comparisons, calibration.")
+    app.add_typer(staffing_cli, name="staffing", help="Staffing (排班测算): Erlang C and Erlang A.")
     app.command("triage", help="Find the matter and the route for what a taxpayer says.")(triage_command)
 
 
