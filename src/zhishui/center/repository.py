@@ -292,6 +292,12 @@ class RequestRepository(Repository[ServiceRequest]):
             .limit(limit)
         )
 
+    def by_ids(self, request_ids: Sequence[int]) -> Sequence[ServiceRequest]:
+        """Several requests in one statement (the expert queue shows each consultation's request)."""
+        if not request_ids:
+            return []
+        return self.list(select(ServiceRequest).where(ServiceRequest.id.in_(set(request_ids))))
+
 
 class MessageRepository(Repository[RequestMessage]):
     model = RequestMessage
@@ -494,3 +500,10 @@ class ConsultationRepository(Repository[ExpertConsultation]):
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def in_bureaus(self, consultation_id: int, bureau_ids: Sequence[int]) -> ExpertConsultation | None:
+        return self.get_one_or_none(
+            select(ExpertConsultation).where(
+                ExpertConsultation.id == consultation_id, ExpertConsultation.org_unit_id.in_(bureau_ids)
+            )
+        )

@@ -57,6 +57,17 @@ FIELD_LABELS: dict[str, str] = {
     "day": "日期",
     "time": "时间",
     "capacity": "容量",
+    # the center's agent console and expert queue
+    "text": "内容",
+    "question": "咨询问题",
+    "answer": "答复",
+    "resolution": "办结方式",
+    "to_staff_id": "转派坐席",
+    "presence": "在线状态",
+    "skills": "技能",
+    "after": "分页位置",
+    "view": "视图",
+    "channel": "渠道",
 }
 
 
