@@ -11,6 +11,7 @@ from tests.factories import NOW, Tree, org_tree
 from zhishui.catalog.service import import_default_catalog
 from zhishui.center.knowledge import service
 from zhishui.center.knowledge.models import KbArticle
+from zhishui.center.knowledge.policy import ArticleStatus
 from zhishui.center.knowledge.schemas import ArticlePatch
 from zhishui.center.knowledge.search_cache import cache
 from zhishui.kit.errors import InvalidInput
@@ -101,9 +102,9 @@ def test_a_retired_article_leaves_search_and_the_index_is_rebuilt_only_after_a_c
         session,
         tree.county_a.id,
         article_id,
-        ArticlePatch(status="retired"),
+        ArticlePatch(status=ArticleStatus.RETIRED),
         staff_id=None,
-        now=NOW,  # type: ignore[arg-type]
+        now=NOW,
     )
     after = service.search(session, tree.county_a.id, query, 5)
     assert cache.builds == builds + 1
