@@ -150,6 +150,8 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.booking import prereview_api, prereview_pages
     from zhishui.catalog import api as catalog_api
     from zhishui.catalog import pages as catalog_pages
+    from zhishui.center import supervise_api as center_supervise_api
+    from zhishui.center import supervise_pages as center_supervise_pages
     from zhishui.center.knowledge import api as knowledge_api
     from zhishui.center.knowledge import pages as knowledge_pages
     from zhishui.channels import webhooks_api as channel_webhooks_api
@@ -177,6 +179,8 @@ def _include_routers(app: FastAPI) -> None:
         catalog_pages,
         knowledge_api,
         knowledge_pages,
+        center_supervise_api,
+        center_supervise_pages,
         org_api,
         org_pages,
         hall_api_visits,

@@ -95,6 +95,12 @@ def _agent_in(session: Session, staff_id: int, center_ids: Sequence[int]) -> tup
     return found
 
 
+def center_of(session: Session, staff_id: int, center_ids: Sequence[int]) -> int | None:
+    """The center of an agent in scope (the page to show a refusal on), or None."""
+    found = SuperviseRepository(session).agent_in(staff_id, center_ids)
+    return found[0].org_unit_id if found else None
+
+
 def configure(
     session: Session, center_ids: Sequence[int], staff_id: int, *, capacity: int, skills: list[str]
 ) -> AgentRow:

@@ -26,6 +26,8 @@ NAVIGATION: list[tuple[Permission, str, str]] = [
     (Permission.CATALOG_SEARCH, "/catalog/search", "事项查询"),
     (Permission.CENTER_AGENT, "/center/knowledge", "知识库"),
     (Permission.CENTER_AGENT, "/center/replies", "常用回复"),
+    (Permission.CENTER_SUPERVISE, "/center/sla", "服务时限"),
+    (Permission.CENTER_SUPERVISE, "/center/agents", "坐席管理"),
     (Permission.TAXPAYER_READ, "/taxpayers", "纳税人"),
     (Permission.ORG_READ, "/org", "机构与服务点"),
     (Permission.CATALOG_MANAGE, "/admin/catalog", "事项清单维护"),

@@ -111,6 +111,7 @@ def test_another_center_policy_cannot_be_edited_or_deleted(session: Session) -> 
 
 
 @pytest.mark.postgres
+@pytest.mark.xdist_group("postgres-threads")
 def test_parallel_creators_of_the_any_channel_rule_leave_exactly_one(postgres_url: str) -> None:
     engine = create_db_engine(postgres_url)
     factory = make_session_factory(engine)
