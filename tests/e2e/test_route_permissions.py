@@ -71,12 +71,30 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         # page needs the booking's own phone signed in.
         ("GET", "/booking/b/{token}"),
         ("GET", "/booking/b/{token}.ics"),
+        # The center's channel callbacks: the platform's signature is the credential (channels.webhooks).
+        ("GET", "/api/v1/center/channels/wechat"),
+        ("POST", "/api/v1/center/channels/wechat"),
+        ("POST", "/api/v1/center/channels/dingtalk"),
+        ("POST", "/api/v1/center/channels/cti"),
+        # The e-tax site's help form and chat: anyone may ask; rate-limited per address, posts carry
+        # CSRF, and the HttpOnly visitor cookie names the only conversation a visitor can read.
+        ("GET", "/help"),
+        ("POST", "/help"),
+        ("GET", "/help/chat"),
+        ("GET", "/api/v1/center/channels/web/messages"),
+        ("POST", "/api/v1/center/channels/web/messages"),
     }
 )
 # Plain Starlette routes (no FastAPI dependencies): the generated API docs and the static files.
 NON_API_ROUTES = frozenset({"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/static"})
 # (method, path) of unsafe routes that authenticate by a signature instead of a CSRF token.
-CSRF_EXEMPT: frozenset[tuple[str, str]] = frozenset()
+CSRF_EXEMPT: frozenset[tuple[str, str]] = frozenset(
+    {
+        ("POST", "/api/v1/center/channels/wechat"),
+        ("POST", "/api/v1/center/channels/dingtalk"),
+        ("POST", "/api/v1/center/channels/cti"),
+    }
+)
 
 ADMIN_PAGES: dict[str, Permission] = {
     "/admin/staff": Permission.STAFF_MANAGE,
@@ -86,6 +104,7 @@ ADMIN_PAGES: dict[str, Permission] = {
     "/admin/calendar": Permission.CALENDAR_MANAGE,
     "/booking/reviews": Permission.BOOKING_REVIEW,
     "/admin/booking": Permission.BOOKING_MANAGE,
+    "/planning": Permission.PLANNING_VIEW,
 }
 
 
