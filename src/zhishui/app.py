@@ -14,9 +14,6 @@ from fastapi.staticfiles import StaticFiles
 from zhishui.booking.prereview_pages import UploadBodyLimit, upload_limits
 from zhishui.booking.prereview_storage import store_for
 from zhishui.center.tasks import center_handlers
-from zhishui.center.workorders.tasks import workorder_handlers
-from zhishui.channels.dingtalk import LogWorkNotice
-from zhishui.channels.dingtalk_notice import work_notice_for
 from zhishui.channels.runtime import ChannelRuntime
 from zhishui.channels.senders import ChannelSender, default_senders
 from zhishui.config import Settings, get_settings
@@ -59,11 +56,6 @@ def create_app(
     # must tell a refusal for good (WeChat's 48-hour window) from one worth retrying.
     senders = dict(senders or default_senders(settings, providers))
     handlers = {**default_handlers(providers), **center_handlers(session_factory, clock, senders, broker)}
-    # Work orders' DingTalk work notices: the real provider once an app key is configured.
-    work_notice = work_notice_for(
-        settings.dingtalk_app_key, settings.dingtalk_app_secret, settings.dingtalk_robot_code, LogWorkNotice()
-    )
-    handlers = {**handlers, **workorder_handlers(work_notice, settings.public_url)}
     worker = OutboxWorker(session_factory, handlers, clock)
 
     @asynccontextmanager
@@ -108,16 +100,6 @@ def create_app(
                     daemon=True,
                 ),
             ]
-            from zhishui.center.workorders.tasks import WorkOrderLoop
-
-            threads.append(
-                threading.Thread(
-                    target=WorkOrderLoop(session_factory, clock).run_forever,
-                    args=(stop, settings.workorder_interval_seconds),
-                    name="work-orders",
-                    daemon=True,
-                )
-            )
             for thread in threads:
                 thread.start()
         try:
@@ -140,7 +122,6 @@ def create_app(
     app.state.clock = clock
     app.state.broker = broker
     app.state.providers = providers
-    app.state.work_notice = work_notice
     app.state.senders = senders
     app.state.channels = ChannelRuntime.build(settings, clock)  # callback adapters, one replay cache
     app.state.worker = worker
@@ -169,17 +150,10 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.booking import prereview_api, prereview_pages
     from zhishui.catalog import api as catalog_api
     from zhishui.catalog import pages as catalog_pages
-    from zhishui.center import api as center_api
-    from zhishui.center import timeline_api as center_timeline_api
-    from zhishui.center import expert_pages as center_expert_pages
-    from zhishui.center import live as center_live
-    from zhishui.center import pages as center_pages
     from zhishui.center import supervise_api as center_supervise_api
     from zhishui.center import supervise_pages as center_supervise_pages
     from zhishui.center.knowledge import api as knowledge_api
     from zhishui.center.knowledge import pages as knowledge_pages
-    from zhishui.center.workorders import api as workorders_api
-    from zhishui.center.workorders import pages as workorders_pages
     from zhishui.channels import web_api as channel_web_api
     from zhishui.channels import webhooks_api as channel_webhooks_api
     from zhishui.hall import admin_pages as hall_admin_pages
@@ -192,7 +166,6 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.identity import pages as identity_pages
     from zhishui.org import api as org_api
     from zhishui.org import pages as org_pages
-    from zhishui.planning import pages as planning_pages
     from zhishui.taxpayers import api as taxpayers_api
     from zhishui.taxpayers import pages as taxpayers_pages
     from zhishui.web import pages as web_pages
@@ -206,17 +179,10 @@ def _include_routers(app: FastAPI) -> None:
         admin_pages,
         catalog_api,
         catalog_pages,
-        workorders_api,
-        workorders_pages,
         knowledge_api,
         knowledge_pages,
         center_supervise_api,
         center_supervise_pages,
-        center_api,
-        center_timeline_api,
-        center_live,
-        center_expert_pages,
-        center_pages,
         org_api,
         org_pages,
         hall_api_visits,
@@ -228,7 +194,6 @@ def _include_routers(app: FastAPI) -> None:
         taxpayers_api,
         taxpayers_pages,
         workdays_pages,
-        planning_pages,
         # Before the booking pages: /booking/reviews is not a booking's token.
         prereview_pages,
         prereview_api,
