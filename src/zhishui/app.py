@@ -14,6 +14,9 @@ from fastapi.staticfiles import StaticFiles
 from zhishui.booking.prereview_pages import UploadBodyLimit, upload_limits
 from zhishui.booking.prereview_storage import store_for
 from zhishui.center.tasks import center_handlers
+from zhishui.center.workorders.tasks import workorder_handlers
+from zhishui.channels.dingtalk import LogWorkNotice
+from zhishui.channels.dingtalk_notice import work_notice_for
 from zhishui.channels.runtime import ChannelRuntime
 from zhishui.channels.senders import ChannelSender, default_senders
 from zhishui.config import Settings, get_settings
@@ -56,6 +59,11 @@ def create_app(
     # must tell a refusal for good (WeChat's 48-hour window) from one worth retrying.
     senders = dict(senders or default_senders(settings, providers))
     handlers = {**default_handlers(providers), **center_handlers(session_factory, clock, senders, broker)}
+    # Work orders' DingTalk work notices: the real provider once an app key is configured.
+    work_notice = work_notice_for(
+        settings.dingtalk_app_key, settings.dingtalk_app_secret, settings.dingtalk_robot_code, LogWorkNotice()
+    )
+    handlers = {**handlers, **workorder_handlers(work_notice, settings.public_url)}
     worker = OutboxWorker(session_factory, handlers, clock)
 
     @asynccontextmanager
@@ -100,6 +108,16 @@ def create_app(
                     daemon=True,
                 ),
             ]
+            from zhishui.center.workorders.tasks import WorkOrderLoop
+
+            threads.append(
+                threading.Thread(
+                    target=WorkOrderLoop(session_factory, clock).run_forever,
+                    args=(stop, settings.workorder_interval_seconds),
+                    name="work-orders",
+                    daemon=True,
+                )
+            )
             for thread in threads:
                 thread.start()
         try:
@@ -122,6 +140,7 @@ def create_app(
     app.state.clock = clock
     app.state.broker = broker
     app.state.providers = providers
+    app.state.work_notice = work_notice
     app.state.senders = senders
     app.state.channels = ChannelRuntime.build(settings, clock)  # callback adapters, one replay cache
     app.state.worker = worker
@@ -154,6 +173,8 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.center import supervise_pages as center_supervise_pages
     from zhishui.center.knowledge import api as knowledge_api
     from zhishui.center.knowledge import pages as knowledge_pages
+    from zhishui.center.workorders import api as workorders_api
+    from zhishui.center.workorders import pages as workorders_pages
     from zhishui.channels import web_api as channel_web_api
     from zhishui.channels import webhooks_api as channel_webhooks_api
     from zhishui.hall import admin_pages as hall_admin_pages
@@ -179,6 +200,8 @@ def _include_routers(app: FastAPI) -> None:
         admin_pages,
         catalog_api,
         catalog_pages,
+        workorders_api,
+        workorders_pages,
         knowledge_api,
         knowledge_pages,
         center_supervise_api,

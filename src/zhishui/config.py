@@ -81,6 +81,11 @@ class Settings(BaseSettings):
     dingtalk_app_secret: str = ""
     cti_secret: str = ""  # shared with the phone system (channels.cti), 16+ characters
     web_channel: bool = True  # the help form and chat widget for the e-tax site (/help)
+    # DingTalk work notices about work orders (channels.dingtalk_notice): the internal app's key (its
+    # secret is dingtalk_app_secret) and its robot code (the key when empty); no key: notices are logged.
+    dingtalk_app_key: str = ""
+    dingtalk_robot_code: str = ""
+    workorder_interval_seconds: float = 60.0  # how often work-order reminders and escalations are seen to
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
