@@ -26,7 +26,6 @@ from zhishui.center.models import (
 )
 from zhishui.center.workorders.models import WorkOrder, WorkOrderContact, WorkOrderEvent, WorkOrderNotice
 from zhishui.hall.models import (
-    BackOfficeItem,
     HallSettings,
     ModeSwitch,
     QueueMatter,
@@ -49,7 +48,6 @@ from zhishui.workdays.models import CalendarDay, CalendarYear
 __all__ = [
     "AgentState",
     "AuditEntry",
-    "BackOfficeItem",
     "Base",
     "BlackoutDate",
     "Booking",

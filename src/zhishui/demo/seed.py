@@ -24,6 +24,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from zhishui.catalog.models import Matter
+from zhishui.demo.etax import seed_submissions
 from zhishui.demo.hall import HallScreens, seed_halls
 from zhishui.demo.ids import make_resident_id, make_uscc, random_birth_date
 from zhishui.demo.names import COUNTY, company_name, mobile, person_name, shop_name
@@ -256,6 +257,7 @@ def seed_demo(session: Session, *, now: dt.datetime, password: str) -> DemoSumma
     taxpayers = build_taxpayers(session, rng, county=by_code[COUNTY_CODE], now=now)
     halls = sorted((u for u in by_code.values() if u.kind == UnitKind.HALL), key=lambda u: u.code)
     screens = seed_halls(session, rng, halls, now=now)
+    seed_submissions(session, rng, by_code[CENTER.code], by_code[COUNTY_CODE], now=now)
     matters = session.execute(select(Matter.id)).scalars().all()
     places = list(by_code.values())
     return DemoSummary(

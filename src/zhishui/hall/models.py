@@ -184,19 +184,3 @@ class ModeSwitch(Base):
     reason: Mapped[str] = mapped_column(String(200))
     automatic: Mapped[bool] = mapped_column(default=False)
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
-
-
-class BackOfficeItem(Base):
-    """An online submission (网办) waiting to be processed by a station in back-office mode."""
-
-    __tablename__ = "back_office_item"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    hall_id: Mapped[int] = mapped_column(ForeignKey("org_unit.id"), index=True)
-    title: Mapped[str] = mapped_column(String(120))
-    matter_id: Mapped[int | None] = mapped_column(ForeignKey("matter.id"))
-    taxpayer_id: Mapped[int | None] = mapped_column(ForeignKey("taxpayer.id"))
-    received_at: Mapped[dt.datetime] = mapped_column(index=True)
-    status: Mapped[str] = mapped_column(String(12), default="open", index=True)  # open | processing | done
-    workstation_id: Mapped[int | None] = mapped_column(ForeignKey("workstation.id"))
-    done_at: Mapped[dt.datetime | None]

@@ -117,7 +117,8 @@ def console_context(
             [t.visit_id for t in in_hand], ("booking_checked_in", "materials_verified")
         ),
         parked=screens.at_station(station.id, [TicketStatus.PARKED]),
-        items=stations.back_office(session, hall.id) if station.mode == Mode.BACK else [],
+        back_office=stations.back_office(session, hall, station) if station.mode == Mode.BACK else None,
+        no_center_text=stations.NO_CENTER,
     )
     return context
 
@@ -249,15 +250,46 @@ def ticket_action(
     )
 
 
-@router.post("/back-office/{item_id}/done")
+def _station_and_hall(session: Session, staff: StaffPrincipal) -> tuple[Workstation, OrgUnit]:
+    station = _my_station(session, staff)
+    return station, resolve_hall(session, staff, station.hall_id)
+
+
+@router.post("/back-office/next")
+def back_office_next(
+    request: Request, session: SessionDep, clock: ClockDep, templates: TemplatesDep, staff: Worker
+) -> Response:
+    station, hall = _station_and_hall(session, staff)
+    taken = stations.take_submission(session, hall, station, staff_id=staff.id, now=clock.now())
+    flash = f"已受理：{taken.subject}" if taken else "当前没有待处理的网办业务"
+    return _answer(request, session, templates, staff, clock.now(), flash)
+
+
+@router.post("/back-office/{request_id}/done")
 def back_office_done(
-    item_id: RowIdPath,
+    request_id: RowIdPath,
     request: Request,
     session: SessionDep,
     clock: ClockDep,
     templates: TemplatesDep,
     staff: Worker,
 ) -> Response:
-    station = _my_station(session, staff)
-    item = stations.process_item(session, station, item_id, staff_id=staff.id, now=clock.now())
-    return _answer(request, session, templates, staff, clock.now(), f"已办结：{item.title}")
+    station, hall = _station_and_hall(session, staff)
+    done = stations.finish_submission(session, hall, station, request_id, staff_id=staff.id, now=clock.now())
+    return _answer(request, session, templates, staff, clock.now(), f"已办结：{done.subject}")
+
+
+@router.post("/back-office/{request_id}/put-back")
+def back_office_put_back(
+    request_id: RowIdPath,
+    request: Request,
+    session: SessionDep,
+    clock: ClockDep,
+    templates: TemplatesDep,
+    staff: Worker,
+) -> Response:
+    station, hall = _station_and_hall(session, staff)
+    back = stations.put_back_submission(
+        session, hall, station, request_id, staff_id=staff.id, now=clock.now()
+    )
+    return _answer(request, session, templates, staff, clock.now(), f"已退回网办队列：{back.subject}")

@@ -1,23 +1,26 @@
 """Use cases of hidden workstations: sign in and out, switch mode by hand or by the hall's policy,
-and the back-office work list a station processes while the queue is quiet."""
+and the back-office work a station processes while the queue is quiet: online submissions (网办)
+taken from the county's tax center queue, the same queue the center's agents take from."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from zhishui.center import etax
+from zhishui.center.models import ServiceRequest
 from zhishui.hall import notices
-from zhishui.hall.models import BackOfficeItem, HallSettings, ModeSwitch, Ticket, Workstation
+from zhishui.hall.models import HallSettings, ModeSwitch, Ticket, Workstation
 from zhishui.hall.policy import Mode, ModeAdvice, ModeThresholds, QueueLoad, TicketStatus, mode_advice
 from zhishui.hall.repository import HallSettingsRepository, TicketRepository, WorkstationRepository
 from zhishui.hall.tickets import service_date
 from zhishui.kit.errors import Conflict, NotFound
 from zhishui.kit.events import publish_on_commit
+from zhishui.org.models import OrgUnit
 
 
 def station_in_hall(
@@ -175,34 +178,57 @@ def _in_hand(session: Session, station: Workstation) -> bool:
     )
 
 
-def back_office(session: Session, hall_id: int, limit: int = 50) -> Sequence[BackOfficeItem]:
-    return (
-        session.execute(
-            select(BackOfficeItem)
-            .where(BackOfficeItem.hall_id == hall_id, BackOfficeItem.status != "done")
-            .order_by(BackOfficeItem.received_at, BackOfficeItem.id)
-            .limit(limit)
-        )
-        .scalars()
-        .all()
-    )
+NO_CENTER = "本县（区）尚未设立智税中心，工位暂无后台网办业务"
 
 
-def process_item(
-    session: Session, station: Workstation, item_id: int, *, staff_id: int, now: dt.datetime
-) -> BackOfficeItem:
-    """Mark an online submission processed by this station (back-office mode only)."""
+def back_office_center(session: Session, hall: OrgUnit) -> OrgUnit | None:
+    """The tax center whose online submissions this hall's stations process, if its county has one."""
+    return etax.center_for_path(session, hall.path)
+
+
+def back_office(session: Session, hall: OrgUnit, station: Workstation) -> etax.QueueView | None:
+    """The back-office list a station sees: the center's waiting submissions and what its clerk holds."""
+    center = back_office_center(session, hall)
+    if center is None or station.staff_id is None:
+        return None
+    return etax.queue_view(session, center, station.staff_id)
+
+
+def _back_office_station(session: Session, hall: OrgUnit, station: Workstation, staff_id: int) -> OrgUnit:
     if station.staff_id != staff_id:
         raise Conflict("您尚未登录该工位")
     if station.mode != Mode.BACK:
         raise Conflict("前台叫号模式下不能处理后台业务，请先切换到后台办理")
-    item = session.get(BackOfficeItem, item_id)
-    if item is None or item.hall_id != station.hall_id:
-        raise NotFound("网办业务不存在")
-    if item.status == "done":
-        raise Conflict("该业务已办结")
-    item.status = "done"
-    item.workstation_id = station.id
-    item.done_at = now
-    session.flush()
-    return item
+    center = back_office_center(session, hall)
+    if center is None:
+        raise Conflict(NO_CENTER)
+    return center
+
+
+def take_submission(
+    session: Session, hall: OrgUnit, station: Workstation, *, staff_id: int, now: dt.datetime
+) -> ServiceRequest | None:
+    """Take the next online submission from the center's queue (back-office mode only)."""
+    center = _back_office_station(session, hall, station, staff_id)
+    return etax.take_next(session, center.id, staff_id=staff_id, now=now, where=f"{hall.name}{station.name}")
+
+
+def finish_submission(
+    session: Session, hall: OrgUnit, station: Workstation, request_id: int, *, staff_id: int, now: dt.datetime
+) -> ServiceRequest:
+    """Mark a submission this station's clerk holds as handled (back-office mode only)."""
+    center = _back_office_station(session, hall, station, staff_id)
+    return etax.finish(
+        session, center.id, request_id, staff_id=staff_id, now=now, where=f"{hall.name}{station.name}"
+    )
+
+
+def put_back_submission(
+    session: Session, hall: OrgUnit, station: Workstation, request_id: int, *, staff_id: int, now: dt.datetime
+) -> ServiceRequest:
+    if station.staff_id != staff_id:
+        raise Conflict("您尚未登录该工位")
+    center = back_office_center(session, hall)
+    if center is None:
+        raise Conflict(NO_CENTER)
+    return etax.put_back(session, center.id, request_id, staff_id=staff_id, now=now)

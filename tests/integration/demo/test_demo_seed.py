@@ -129,7 +129,8 @@ def test_seeding_twice_is_refused_and_changes_nothing(session_factory: sessionma
 
 
 def test_every_demo_hall_is_ready_to_call_tickets(session_factory: sessionmaker[Session]) -> None:
-    from zhishui.hall.models import BackOfficeItem, HallSettings, ServiceQueue, Workstation
+    from zhishui.center import etax
+    from zhishui.hall.models import HallSettings, ServiceQueue, Workstation
 
     summary = _seed(session_factory)
     with session_factory() as s:
@@ -140,7 +141,14 @@ def test_every_demo_hall_is_ready_to_call_tickets(session_factory: sessionmaker[
             )
             assert sorted(prefixes) == ["A", "B", "C", "D"]
             assert s.execute(select(func.count()).where(Workstation.hall_id == hall_id)).scalar_one() >= 2
-            assert s.execute(select(func.count()).where(BackOfficeItem.hall_id == hall_id)).scalar_one() > 0
             key = s.get(HallSettings, hall_id).screen_key  # type: ignore[union-attr]
             assert len(key) >= 24
     assert len(summary.screens) == 5 and all("key=" in sc.display_path for sc in summary.screens)
+    # every hall's stations work on the county center's online-submission queue
+    with session_factory() as s:
+        hall_paths = s.execute(select(OrgUnit.path).where(OrgUnit.kind == UnitKind.HALL)).scalars().all()
+        centers = {etax.center_for_path(s, path) for path in hall_paths}
+        assert len(centers) == 1 and None not in centers
+        (center,) = centers
+        assert center is not None and center.code == "DEMO-X-TC"
+        assert etax.backlog(s, center.id) == 40

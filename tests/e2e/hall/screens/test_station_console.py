@@ -7,8 +7,14 @@ import datetime as dt
 from sqlalchemy import select
 
 from tests.e2e.hall.screens.conftest import Hall
-from zhishui.hall.models import BackOfficeItem, ModeSwitch, Ticket, Workstation
+from tests.etax_factories import submission
+from tests.factories import unit
+from zhishui.center import etax
+from zhishui.center.models import Direction, RequestMessage, RequestStatus, ServiceRequest
+from zhishui.hall.models import ModeSwitch, Ticket, Workstation
 from zhishui.hall.repository import VisitRepository
+from zhishui.kit.db import transaction
+from zhishui.org.models import OrgUnit, UnitKind
 
 
 def test_a_studio_clerk_signs_in_goes_front_calls_starts_and_finishes(hall: Hall) -> None:
@@ -120,24 +126,90 @@ def test_the_console_shows_the_mode_advice_banner(hall: Hall) -> None:
     assert live.text.lstrip().startswith('<div id="station-live"') and "6.0 人等候" in live.text
 
 
-def test_back_office_work_is_done_in_back_mode_only(hall: Hall) -> None:
-    with hall.session() as s:
-        item = BackOfficeItem(
-            hall_id=hall.hall_id, title="增值税申报更正（甲公司）", received_at=hall.clock.now()
-        )
-        s.add(item)
-        s.commit()
-        item_id = item.id
+def _center_with_submissions(hall: Hall, count: int) -> list[int]:
+    """A tax center in hall A's county with `count` online submissions, the first the oldest."""
+    with transaction(hall.app.state.session_factory) as s:
+        s.info["broker"] = hall.app.state.broker
+        county = s.get(OrgUnit, s.get(OrgUnit, hall.hall_id).parent_id)  # type: ignore[union-attr]
+        unit(s, county, UnitKind.TAX_CENTER, "CA-TC", "甲县智税中心")
+        now = hall.clock.now()
+        return [
+            etax.receive_submission(
+                s,
+                submission(
+                    n, minutes_ago=60 - n, title=f"增值税申报更正（{name}）", tax_office="CA-TC", now=now
+                ),
+                now=now,
+            ).request_id
+            for n, name in enumerate(["甲公司", "乙公司"][:count])
+        ]
+
+
+def test_without_a_center_in_the_county_the_station_has_no_back_office_list(hall: Hall) -> None:
     hall.sign_in_as("gw1")
     r = hall.post("/hall/station/sign-in", {"station_id": hall.stations[0]})
-    assert "增值税申报更正（甲公司）" in r.text
+    assert "本县（区）尚未设立智税中心，工位暂无后台网办业务" in r.text and "受理下一件" not in r.text
+    refused = hall.post("/hall/station/back-office/next")
+    assert refused.status_code == 409 and "尚未设立智税中心" in refused.text
+
+
+def test_back_office_work_is_taken_from_the_centers_queue_in_back_mode_only(hall: Hall) -> None:
+    first, second = _center_with_submissions(hall, 2)
+    hall.sign_in_as("gw1")
+    r = hall.post("/hall/station/sign-in", {"station_id": hall.stations[0]})
+    assert "甲县智税中心待处理 <b>2</b> 件" in r.text
+    assert "增值税申报更正（甲公司）" in r.text and "增值税申报更正（乙公司）" in r.text
     hall.post("/hall/station/mode", {"mode": "front"})
-    refused = hall.post(f"/hall/station/back-office/{item_id}/done")
+    refused = hall.post("/hall/station/back-office/next")
     assert refused.status_code == 409 and "前台叫号模式下不能处理后台业务" in refused.text
     hall.post("/hall/station/mode", {"mode": "back"})
-    done = hall.post(f"/hall/station/back-office/{item_id}/done")
+    taken = hall.post("/hall/station/back-office/next")
+    assert taken.status_code == 200 and "已受理：增值税申报更正（甲公司）" in taken.text
+    assert f"/hall/station/back-office/{first}/done" in taken.text and "待处理 <b>1</b> 件" in taken.text
+
+    # a colleague at another station takes the next one, not the same
+    hall.client.cookies.clear()
+    hall.sign_in_as("gw2")
+    hall.post("/hall/station/sign-in", {"station_id": hall.stations[1]})
+    other = hall.post("/hall/station/back-office/next")
+    assert "已受理：增值税申报更正（乙公司）" in other.text
+    assert hall.post(f"/hall/station/back-office/{first}/done").status_code == 409  # not theirs
+    empty = hall.post("/hall/station/back-office/next")
+    assert "当前没有待处理的网办业务" in empty.text
+
+    hall.client.cookies.clear()
+    hall.sign_in_as("gw1")
+    done = hall.post(f"/hall/station/back-office/{first}/done")
     assert done.status_code == 200 and "已办结：增值税申报更正（甲公司）" in done.text
-    assert hall.post(f"/hall/station/back-office/{item_id}/done").status_code == 409
+    assert hall.post(f"/hall/station/back-office/{first}/done").status_code == 409
+    with hall.session() as s:
+        request = s.get(ServiceRequest, first)
+        assert request is not None
+        assert (request.status, request.resolution) == (RequestStatus.RESOLVED, "handled")
+        events = (
+            s.execute(
+                select(RequestMessage.body)
+                .where(RequestMessage.request_id == first, RequestMessage.direction == Direction.EVENT)
+                .order_by(RequestMessage.id)
+            )
+            .scalars()
+            .all()
+        )
+        assert events == [
+            "受理网办业务（甲县第一办税服务厅1号工位）",
+            "办结：已办理（甲县第一办税服务厅1号工位）",
+        ]
+        assert s.get(ServiceRequest, second).assignee_id is not None  # type: ignore[union-attr]
+
+
+def test_a_taken_submission_can_be_put_back_for_someone_else(hall: Hall) -> None:
+    (only,) = _center_with_submissions(hall, 1)
+    hall.sign_in_as("gw1")
+    hall.post("/hall/station/sign-in", {"station_id": hall.stations[0]})
+    hall.post("/hall/station/back-office/next")
+    back = hall.post(f"/hall/station/back-office/{only}/put-back")
+    assert back.status_code == 200 and "已退回网办队列" in back.text and "待处理 <b>1</b> 件" in back.text
+    assert hall.post(f"/hall/station/back-office/{only}/done").status_code == 409
 
 
 def test_signing_out_with_a_ticket_in_hand_is_refused(hall: Hall) -> None:
