@@ -187,6 +187,7 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.identity import pages as identity_pages
     from zhishui.org import api as org_api
     from zhishui.org import pages as org_pages
+    from zhishui.planning import pages as planning_pages
     from zhishui.taxpayers import api as taxpayers_api
     from zhishui.taxpayers import pages as taxpayers_pages
     from zhishui.web import pages as web_pages
@@ -217,6 +218,7 @@ def _include_routers(app: FastAPI) -> None:
         taxpayers_api,
         taxpayers_pages,
         workdays_pages,
+        planning_pages,
         # Before the booking pages: /booking/reviews is not a booking's token.
         prereview_pages,
         prereview_api,

@@ -104,6 +104,7 @@ ADMIN_PAGES: dict[str, Permission] = {
     "/admin/calendar": Permission.CALENDAR_MANAGE,
     "/booking/reviews": Permission.BOOKING_REVIEW,
     "/admin/booking": Permission.BOOKING_MANAGE,
+    "/planning": Permission.PLANNING_VIEW,
 }
 
 

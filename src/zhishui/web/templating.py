@@ -34,6 +34,7 @@ NAVIGATION: list[tuple[Permission, str, str]] = [
     (Permission.HALL_MANAGE, "/admin/hall", "大厅设置"),
     (Permission.CALENDAR_MANAGE, "/admin/calendar", "工作日历"),
     (Permission.BOOKING_MANAGE, "/admin/booking", "预约管理"),
+    (Permission.PLANNING_VIEW, "/planning", "排班测算"),
     (Permission.STAFF_MANAGE, "/admin/staff", "人员管理"),
     (Permission.ROLE_MANAGE, "/admin/roles", "角色权限"),
     (Permission.AUDIT_READ, "/admin/audit", "审计日志"),
