@@ -169,6 +169,10 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.booking import prereview_api, prereview_pages
     from zhishui.catalog import api as catalog_api
     from zhishui.catalog import pages as catalog_pages
+    from zhishui.center import api as center_api
+    from zhishui.center import expert_pages as center_expert_pages
+    from zhishui.center import live as center_live
+    from zhishui.center import pages as center_pages
     from zhishui.center import supervise_api as center_supervise_api
     from zhishui.center import supervise_pages as center_supervise_pages
     from zhishui.center.knowledge import api as knowledge_api
@@ -205,6 +209,10 @@ def _include_routers(app: FastAPI) -> None:
         workorders_pages,
         knowledge_api,
         knowledge_pages,
+        center_api,
+        center_live,
+        center_expert_pages,
+        center_pages,
         center_supervise_api,
         center_supervise_pages,
         org_api,

@@ -24,6 +24,8 @@ NAVIGATION: list[tuple[Permission, str, str]] = [
     (Permission.HALL_BOARD, "/hall/board", "大厅看板"),
     (Permission.BOOKING_REVIEW, "/booking/reviews", "材料预审"),
     (Permission.CATALOG_SEARCH, "/catalog/search", "事项查询"),
+    (Permission.CENTER_AGENT, "/center", "坐席工作台"),
+    (Permission.CENTER_EXPERT, "/center/experts", "专家会商"),
     (Permission.CENTER_AGENT, "/center/knowledge", "知识库"),
     (Permission.CENTER_AGENT, "/center/replies", "常用回复"),
     (Permission.CENTER_SUPERVISE, "/center/sla", "服务时限"),
