@@ -23,6 +23,7 @@ console = Console()
 def _register_domain_commands() -> None:
     from zhishui.catalog.cli import catalog_cli, triage_command
     from zhishui.center.knowledge.cli import kb_cli
+    from zhishui.center.simulate_cli import center_cli
     from zhishui.identity.cli import staff_cli
     from zhishui.planning.simulate_cli import simulate_cli
     from zhishui.planning.staffing_cli import staffing_cli
@@ -30,6 +31,7 @@ def _register_domain_commands() -> None:
 
     app.add_typer(catalog_cli, name="catalog", help="The matter catalog (办税事项清单).")
     app.add_typer(kb_cli, name="kb", help="The center's knowledge base (知识库).")
+    app.add_typer(center_cli, name="center", help="The smart tax center (智税中心): demo channel traffic.")
     app.add_typer(staff_cli, name="staff", help="Staff accounts.")
     app.add_typer(calendar_cli, name="calendar", help="The working-day calendar (工作日历).")
     app.add_typer(simulate_cli, name="simulate", help="Simulate the hall (仿真): scenarios, comparisons, calibration.")
@@ -156,6 +158,12 @@ def _seed(settings: Settings) -> None:
 def demo(
     port: int = typer.Option(8000, help="Port to serve on."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Build the demo database and stop."),
+    traffic: float = typer.Option(
+        0.0,
+        "--traffic",
+        min=0.0,
+        help="Simulated channel contacts a minute into the center's inbox (0: none).",
+    ),
 ) -> None:
     """A fresh demo database (data/demo.db) with the demo county, then serve it."""
     base = get_settings()
@@ -175,6 +183,11 @@ def demo(
     if no_serve:
         return
     console.print(f"[bold]open http://{settings.host}:{settings.port}/[/bold]")
+    if traffic > 0:
+        from zhishui.center.simulate_cli import start_background
+
+        start_background(settings, rate=traffic, url=f"http://{settings.host}:{settings.port}")
+        console.print(f"simulated channel traffic: {traffic:g} contacts a minute into the center's inbox")
     _serve(settings)
 
 
