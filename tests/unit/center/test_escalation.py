@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from tests.unit.center.calendar_2026 import CAL, at
+from zhishui.center.sla_policy import read_clock
 from zhishui.center.workorders.escalation import (
     NoticePlan,
     Role,
@@ -14,7 +15,6 @@ from zhishui.center.workorders.escalation import (
     levels_reached,
     next_notice_at,
 )
-from zhishui.center.sla_policy import read_clock
 
 START, DEADLINE = at(9, 14, 9), at(9, 15, 10)  # 8 working hours, over a night
 
@@ -85,3 +85,20 @@ def test_a_plan_is_data_and_is_checked() -> None:
         NoticePlan(reminders=(0.8, 0.5))
     with pytest.raises(ValueError):
         NoticePlan(chain=())
+
+
+def test_the_worker_looks_again_now_when_a_notice_is_due_and_never_while_paused() -> None:
+    from zhishui.center.workorders.escalation import when_to_look
+
+    start = at(9, 28, 9)
+    deadline = CAL.add(start, dt.timedelta(hours=4))
+    half = CAL.add(start, dt.timedelta(hours=2))
+    reading = read_clock(CAL, started_at=start, deadline=deadline, now=half)
+    assert when_to_look(reading, deadline, sent=set(), now=half, calendar=CAL) == half
+    # Sent: the next look is at 80 % of the budget (3 h 12 min in).
+    assert when_to_look(reading, deadline, sent={"remind:50"}, now=half, calendar=CAL) == CAL.add(
+        start, dt.timedelta(hours=3, minutes=12)
+    )
+    paused = read_clock(CAL, started_at=start, deadline=deadline, now=half, paused_at=half)
+    assert when_to_look(paused, deadline, sent={"remind:50"}, now=half, calendar=CAL) is None
+    assert when_to_look(None, deadline, sent=set(), now=half, calendar=CAL) is None
