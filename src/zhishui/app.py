@@ -179,6 +179,7 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.center.knowledge import pages as knowledge_pages
     from zhishui.center.workorders import api as workorders_api
     from zhishui.center.workorders import pages as workorders_pages
+    from zhishui.channels import etax_api as channel_etax_api
     from zhishui.channels import web_api as channel_web_api
     from zhishui.channels import webhooks_api as channel_webhooks_api
     from zhishui.hall import admin_pages as hall_admin_pages
@@ -201,6 +202,7 @@ def _include_routers(app: FastAPI) -> None:
         web_pages,
         channel_webhooks_api,
         channel_web_api,
+        channel_etax_api,
         identity_pages,
         admin_pages,
         catalog_api,

@@ -19,8 +19,16 @@ DEV_WECHAT_APP_SECRET = "zhishui-dev-wechat-app-secret"
 DEV_WECHAT_AES_KEY = "WmhpU2h1aURldmVsb3BtZW50S2V5Rm9yV2VDaGF0QUV"  # 43 characters, as WeChat shows them
 DEV_DINGTALK_APP_SECRET = "zhishui-dev-dingtalk-app-secret"
 DEV_CTI_SECRET = "zhishui-dev-cti-shared-secret"
+DEV_ETAX_SECRET = "zhishui-dev-etax-shared-secret"
 DEV_CHANNEL_SECRETS = frozenset(
-    {DEV_WECHAT_TOKEN, DEV_WECHAT_APP_SECRET, DEV_WECHAT_AES_KEY, DEV_DINGTALK_APP_SECRET, DEV_CTI_SECRET}
+    {
+        DEV_WECHAT_TOKEN,
+        DEV_WECHAT_APP_SECRET,
+        DEV_WECHAT_AES_KEY,
+        DEV_DINGTALK_APP_SECRET,
+        DEV_CTI_SECRET,
+        DEV_ETAX_SECRET,
+    }
 )
 
 
@@ -80,6 +88,7 @@ class Settings(BaseSettings):
     wechat_mode: Literal["plain", "compatible", "safe"] = "plain"
     dingtalk_app_secret: str = ""
     cti_secret: str = ""  # shared with the phone system (channels.cti), 16+ characters
+    etax_secret: str = ""  # shared with the e-tax system for online submissions (channels.etax), 16+
     web_channel: bool = True  # the help form and chat widget for the e-tax site (/help)
     # DingTalk work notices about work orders (channels.dingtalk_notice): the internal app's key (its
     # secret is dingtalk_app_secret) and its robot code (the key when empty); no key: notices are logged.
@@ -109,6 +118,7 @@ class Settings(BaseSettings):
                 self.wechat_mode = "compatible"
         self.dingtalk_app_secret = self.dingtalk_app_secret or DEV_DINGTALK_APP_SECRET
         self.cti_secret = self.cti_secret or DEV_CTI_SECRET
+        self.etax_secret = self.etax_secret or DEV_ETAX_SECRET
 
     @property
     def is_development(self) -> bool:
@@ -134,6 +144,7 @@ class Settings(BaseSettings):
                 "wechat_aes_key",
                 "dingtalk_app_secret",
                 "cti_secret",
+                "etax_secret",
             )
             if getattr(self, name) in DEV_CHANNEL_SECRETS
         )
@@ -142,6 +153,8 @@ class Settings(BaseSettings):
             raise UnsafeSettings(f"{names}: the development channel secrets are public; set your own")
         if self.cti_secret and len(self.cti_secret) < 16:
             raise UnsafeSettings("ZHISHUI_CTI_SECRET must be 16+ characters")
+        if self.etax_secret and len(self.etax_secret) < 16:
+            raise UnsafeSettings("ZHISHUI_ETAX_SECRET must be 16+ characters")
         if self.wechat_token and not self.wechat_app_id:
             raise UnsafeSettings("ZHISHUI_WECHAT_APP_ID is needed with ZHISHUI_WECHAT_TOKEN")
         if self.wechat_token and self.wechat_mode != "plain" and len(self.wechat_aes_key) != 43:

@@ -76,6 +76,7 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/center/channels/wechat"),
         ("POST", "/api/v1/center/channels/dingtalk"),
         ("POST", "/api/v1/center/channels/cti"),
+        ("POST", "/api/v1/center/channels/etax/submissions"),
         # The e-tax site's help form and chat: anyone may ask; rate-limited per address, posts carry
         # CSRF, and the HttpOnly visitor cookie names the only conversation a visitor can read.
         ("GET", "/help"),
@@ -93,6 +94,7 @@ CSRF_EXEMPT: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/center/channels/wechat"),
         ("POST", "/api/v1/center/channels/dingtalk"),
         ("POST", "/api/v1/center/channels/cti"),
+        ("POST", "/api/v1/center/channels/etax/submissions"),
     }
 )
 

@@ -139,6 +139,17 @@ def receive_submission(
     return Received(request.id, center.id, True)
 
 
+def find_submission(session: Session, submission: Submission, *, default_center: str = "") -> int | None:
+    """The request a submission number was queued as, if it was (None while its first delivery is
+    still in flight, or when it could not be placed)."""
+    try:
+        center = _center_for(session, submission, default_center)
+    except InvalidInput:
+        return None
+    found = EtaxQueueRepository(session).by_number(center.id, submission.number)
+    return found.id if found is not None else None
+
+
 def _describe(submission: Submission) -> str:
     at = submission.submitted_at.strftime("%Y-%m-%d %H:%M")
     return (
