@@ -76,10 +76,19 @@ def worker() -> None:
     factory = make_session_factory(create_db_engine(settings.database_url))
     stop = threading.Event()
     console.print("outbox worker running; Ctrl-C to stop")
+    from zhishui.center.tasks import center_handlers
+    from zhishui.channels.senders import default_senders
+    from zhishui.kit.events import make_broker
+
+    providers = default_providers()
+    clock = SystemClock()
+    senders = default_senders(settings, providers)
+    handlers = {
+        **default_handlers(providers),
+        **center_handlers(factory, clock, senders, make_broker(settings.redis_url)),
+    }
     try:
-        OutboxWorker(factory, default_handlers(default_providers()), SystemClock()).run_forever(
-            stop, settings.worker_interval_seconds
-        )
+        OutboxWorker(factory, handlers, clock).run_forever(stop, settings.worker_interval_seconds)
     except KeyboardInterrupt:
         stop.set()
 
