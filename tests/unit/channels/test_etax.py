@@ -174,3 +174,15 @@ def test_a_short_secret_is_refused_at_configuration(clock: FrozenClock) -> None:
 
 def test_the_header_names_are_the_documented_ones() -> None:
     assert (TIMESTAMP_HEADER, SIGNATURE_HEADER) == ("X-Etax-Timestamp", "X-Etax-Signature")
+
+
+def test_production_refuses_the_development_or_a_short_etax_secret() -> None:
+    from zhishui.config import DEV_ETAX_SECRET, Settings, UnsafeSettings
+
+    base = {"env": "production", "secret_key": "k" * 40, "public_url": "https://tax.example"}
+    assert Settings(env="development").etax_secret == DEV_ETAX_SECRET
+    with pytest.raises(UnsafeSettings, match="ZHISHUI_ETAX_SECRET"):
+        Settings(**base, etax_secret=DEV_ETAX_SECRET).check_safe()  # type: ignore[arg-type]
+    with pytest.raises(UnsafeSettings, match="ZHISHUI_ETAX_SECRET"):
+        Settings(**base, etax_secret="short").check_safe()  # type: ignore[arg-type]
+    Settings(**base, etax_secret="e" * 32).check_safe()  # type: ignore[arg-type]
