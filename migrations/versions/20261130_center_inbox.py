@@ -17,7 +17,8 @@ down_revision: str | None = "e98522099c0a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-OPEN_CONVERSATION = "channel != 'etax' AND status IN ('new', 'assigned', 'waiting', 'pending')"
+OPEN_REQUEST = "status IN ('new', 'assigned', 'waiting', 'pending')"
+OPEN_CONVERSATION = f"channel != 'etax' AND {OPEN_REQUEST}"
 
 
 def upgrade() -> None:
@@ -223,7 +224,11 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_center_request_identity_id"), ["identity_id"], unique=False)
         batch_op.create_index(
-            "ix_center_request_inbox", ["org_unit_id", "status", "created_at"], unique=False
+            "ix_center_request_inbox",
+            ["org_unit_id", "id"],
+            unique=False,
+            sqlite_where=sa.text(OPEN_REQUEST),
+            postgresql_where=sa.text(OPEN_REQUEST),
         )
         batch_op.create_index(
             batch_op.f("ix_center_request_resolution_due"), ["resolution_due"], unique=False

@@ -62,7 +62,8 @@ REQUEST_STATUS_LABELS = {
 }
 
 OPEN_STATUSES = (RequestStatus.NEW, RequestStatus.ASSIGNED, RequestStatus.WAITING, RequestStatus.PENDING)
-OPEN_CONVERSATION = "channel != 'etax' AND status IN ('new', 'assigned', 'waiting', 'pending')"
+OPEN_REQUEST = "status IN ('new', 'assigned', 'waiting', 'pending')"
+OPEN_CONVERSATION = f"channel != 'etax' AND {OPEN_REQUEST}"
 
 
 class Direction(enum.StrEnum):
@@ -118,8 +119,15 @@ class ServiceRequest(Base):
     __tablename__ = "center_request"
     __table_args__ = (
         CheckConstraint("rating IS NULL OR (rating >= 1 AND rating <= 5)", name="rating_range"),
-        # The inbox list: open requests of a bureau, oldest first.
-        Index("ix_center_request_inbox", "org_unit_id", "status", "created_at"),
+        # The inbox list: a center's open requests in arrival order (ids), read a page at a time
+        # from the small open part of the table, however long the closed history grows.
+        Index(
+            "ix_center_request_inbox",
+            "org_unit_id",
+            "id",
+            sqlite_where=text(OPEN_REQUEST),
+            postgresql_where=text(OPEN_REQUEST),
+        ),
         Index("ix_center_request_agent", "assignee_id", "status"),
         # One conversation at a time per person and channel: a second message while one is open joins
         # it, and two first messages arriving together cannot open two. Online submissions are

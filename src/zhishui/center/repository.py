@@ -219,12 +219,10 @@ class RequestRepository(Repository[ServiceRequest]):
         return stmt
 
     def inbox(self, stmt: Select[Any], *, limit: int, before_id: int | None = None) -> list[InboxRow]:
-        """Oldest first (first come, first served), keyset-paged on the id."""
+        """Oldest first (first come, first served: ids are given in arrival order), keyset-paged."""
         if before_id is not None:
             stmt = stmt.where(ServiceRequest.id > before_id)
-        rows = self.session.execute(
-            stmt.order_by(ServiceRequest.created_at, ServiceRequest.id).limit(limit)
-        ).all()
+        rows = self.session.execute(stmt.order_by(ServiceRequest.id).limit(limit)).all()
         return [InboxRow(r[0], r[1], r[2], r[3]) for r in rows]
 
     def count_by_status(self, bureau_ids: Sequence[int]) -> dict[str, int]:
