@@ -64,17 +64,29 @@
       .then(function (r) { return r.ok ? r.json() : Promise.reject(r.status); });
   }
 
-  /* Put every top-level element of `html` in place of the element with the same id. */
+  /* Put every top-level element of `html` in place of the element with the same id. What the agent
+   * is in the middle of (the reply being typed, an open slot picker: elements marked data-keep) moves
+   * over into the new part, so a live update never wipes it. */
   function replaceParts(html) {
     var holder = document.createElement("template");
     holder.innerHTML = html.trim();
     Array.prototype.slice.call(holder.content.children).forEach(function (el) {
       var old = el.id ? document.getElementById(el.id) : null;
-      if (old) {
-        old.replaceWith(el);
-        if (window.htmx) { window.htmx.process(el); }
-      }
+      if (!old) { return; }
+      var kept = {};
+      Array.prototype.forEach.call(old.querySelectorAll("[data-keep][id]"), function (k) {
+        if (inUse(k)) { kept[k.id] = k; }
+      });
+      old.replaceWith(el);
+      Array.prototype.forEach.call(el.querySelectorAll("[data-keep][id]"), function (n) {
+        if (kept[n.id]) { n.replaceWith(kept[n.id]); }
+      });
+      if (window.htmx) { window.htmx.process(el); }
     });
+  }
+
+  function inUse(el) {
+    return el.tagName === "TEXTAREA" || el.tagName === "INPUT" ? !!el.value : !!el.innerHTML.trim();
   }
 
   function loadParts(url) {
@@ -172,6 +184,7 @@
       if (button) { button.disabled = true; }
       api(form.getAttribute("data-api"), "POST", formBody(form)).then(function (r) {
         if (button) { button.disabled = false; }
+        if (r.ok) { form.reset(); }
         after(r);
       });
     });
