@@ -170,6 +170,7 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.catalog import api as catalog_api
     from zhishui.catalog import pages as catalog_pages
     from zhishui.center import api as center_api
+    from zhishui.center import timeline_api as center_timeline_api
     from zhishui.center import expert_pages as center_expert_pages
     from zhishui.center import live as center_live
     from zhishui.center import pages as center_pages
@@ -211,12 +212,13 @@ def _include_routers(app: FastAPI) -> None:
         workorders_pages,
         knowledge_api,
         knowledge_pages,
+        center_supervise_api,
+        center_supervise_pages,
         center_api,
+        center_timeline_api,
         center_live,
         center_expert_pages,
         center_pages,
-        center_supervise_api,
-        center_supervise_pages,
         org_api,
         org_pages,
         hall_api_visits,

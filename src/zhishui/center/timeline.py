@@ -30,6 +30,8 @@ KIND_LABELS = {
     "rating": "评价",
     "work_order": "工单",
 }
+# Entries whose title and detail carry what the taxpayer wrote: shown only to full readers.
+PRIVATE_KINDS = frozenset({"request", "rating"})
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from zhishui.center.timeline import PRIVATE_KINDS, timeline_for
 from zhishui.identity.deps import require
 from zhishui.identity.policy import Permission
 from zhishui.identity.principal import StaffPrincipal
@@ -50,6 +51,14 @@ def taxpayer_profile(
     taxpayer_id: RowIdPath, request: Request, session: SessionDep, templates: TemplatesDep, staff: Reader
 ) -> Response:
     taxpayer = service.get_taxpayer(session, staff, taxpayer_id)
-    return templates.TemplateResponse(
-        request, "taxpayers/detail.html", {"staff": staff, "taxpayer": taxpayer}
-    )
+    # What taxpayers write (request subjects, rating comments) can hold anything: full readers only.
+    entries = timeline_for(session, taxpayer_id=taxpayer_id)
+    context = {
+        "staff": staff,
+        "taxpayer": taxpayer,
+        "timeline": entries,
+        "timeline_full": staff.can(Permission.TAXPAYER_READ_FULL),
+        "private_kinds": PRIVATE_KINDS,
+        "can_open_requests": staff.can(Permission.CENTER_AGENT),
+    }
+    return templates.TemplateResponse(request, "taxpayers/detail.html", context)

@@ -8,8 +8,12 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.taxpayers.staff_world import World, build_world
+from tests.factories import unit
+from tests.integration.taxpayers.staff_world import NOW, World, build_world
+from zhishui.center.models import Channel, ContactIdentity, ServiceRequest
 from zhishui.demo.ids import make_resident_id, make_uscc
+from zhishui.hall.models import Visit
+from zhishui.org.models import OrgUnit, UnitKind
 
 HTMX = {"HX-Request": "true", "HX-Target": "results"}
 
@@ -80,7 +84,54 @@ def test_the_profile_shows_the_facts_and_an_honest_timeline(world: World) -> Non
     assert r.status_code == 200
     assert "王小明" in r.text and "居民身份证号码" in r.text and "自然人" in r.text
     assert "13800001234（本人）" in r.text
-    assert "目前尚无可显示的记录" in r.text
+    assert "尚无到厅、预约、来电或咨询记录" in r.text
+
+
+def test_the_profile_timeline_shows_visits_and_requests_and_hides_what_taxpayers_wrote_from_masked_readers(
+    world: World,
+) -> None:
+    found = world.client("manager_a").get("/api/v1/taxpayers", params={"q": "王小明"}).json()["items"][0]
+    with world.db() as s:
+        center = unit(s, s.get(OrgUnit, world.tree.county_a.id), UnitKind.TAX_CENTER, "CA-TC", "甲县智税中心")
+        identity = ContactIdentity(
+            org_unit_id=center.id,
+            channel=Channel.WECHAT,
+            external_id="openid-w",
+            display_name="",
+            taxpayer_id=found["id"],
+            created_at=NOW,
+            last_seen_at=NOW,
+        )
+        s.add(identity)
+        s.flush()
+        s.add(
+            ServiceRequest(
+                org_unit_id=center.id,
+                channel=Channel.WECHAT,
+                identity_id=identity.id,
+                taxpayer_id=found["id"],
+                subject="我家孩子的专项附加扣除怎么填",
+                created_at=NOW,
+                last_message_at=NOW,
+            )
+        )
+        s.add(
+            Visit(
+                hall_id=world.tree.hall_a.id,
+                taxpayer_id=found["id"],
+                zone="quick",
+                status="finished",
+                arrived_at=NOW - dt.timedelta(days=1),
+                finished_at=NOW - dt.timedelta(days=1) + dt.timedelta(minutes=3),
+            )
+        )
+        s.commit()
+    full = world.client("manager_a").get(f"/taxpayers/{found['id']}").text
+    assert "我家孩子的专项附加扣除怎么填" in full and "微信" in full
+    assert "快办区" in full and "在厅 3 分钟" in full
+    masked = world.client("triage_a").get(f"/taxpayers/{found['id']}").text
+    assert "我家孩子" not in masked and "内容按您的权限不显示" in masked
+    assert "在厅 3 分钟" in masked
 
 
 def test_another_countys_profile_is_a_chinese_404_page(world: World) -> None:
