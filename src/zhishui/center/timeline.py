@@ -8,7 +8,6 @@ are built here from plain rows and merged by time.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
@@ -16,7 +15,15 @@ from sqlalchemy.orm import Session
 from zhishui.booking.policy import BOOKING_STATUS_LABELS
 from zhishui.center.models import CHANNEL_LABELS, REQUEST_STATUS_LABELS, ServiceRequest
 from zhishui.center.repository import IdentityRepository
-from zhishui.center.timeline_repository import BookingRow, CallRow, TimelineRepository, VisitRow, Who
+from zhishui.center.timeline_repository import (
+    BookingRow,
+    CallRow,
+    TimelineRepository,
+    VisitRow,
+    Who,
+    WorkOrderRow,
+)
+from zhishui.center.workorders.policy import STATUS_LABELS as WORK_ORDER_STATUS_LABELS
 from zhishui.hall.policy import TICKET_STATUS_LABELS, ZONE_LABELS
 from zhishui.kit.clock import SHANGHAI
 
@@ -45,12 +52,6 @@ class TimelineEntry:
     @property
     def kind_label(self) -> str:
         return KIND_LABELS[self.kind]
-
-
-# Further sources (work orders) register here, so the timeline does not import every package that
-# builds on the center: each gets (session, who, request ids, limit) and returns entries.
-Source = Callable[[Session, Who, Sequence[int], int], list[TimelineEntry]]
-EXTRA_SOURCES: list[Source] = []
 
 
 def who_for(session: Session, *, taxpayer_id: int | None, identity_id: int | None) -> Who:
@@ -89,8 +90,7 @@ def timeline_for(
         if request.rated_at is not None and request.rating is not None:
             entries.append(_rating(request))
     entries += [_call(c) for c in repo.calls(request_ids)]
-    for source in EXTRA_SOURCES:
-        entries += source(session, who, request_ids, limit)
+    entries += [_work_order(w) for w in repo.work_orders(request_ids, limit)]
     entries.sort(key=lambda e: e.at, reverse=True)
     return entries[:limit]
 
@@ -138,3 +138,15 @@ def _call(c: CallRow) -> TimelineEntry:
     if c.recording_ref:
         detail += " · 有录音"
     return TimelineEntry(c.rang_at, "call", "12366来电", detail, f"/center?request={c.request_id}")
+
+
+def _work_order(w: WorkOrderRow) -> TimelineEntry:
+    status = WORK_ORDER_STATUS_LABELS.get(w.status, w.status)  # type: ignore[call-overload]
+    due = w.deadline.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+    return TimelineEntry(
+        w.created_at,
+        "work_order",
+        w.title,
+        f"{w.department} · {status} · 时限 {due}",
+        f"/center/workorders/{w.id}",
+    )

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from zhishui.booking.models import Booking, Slot
 from zhishui.catalog.models import Matter
 from zhishui.center.models import PhoneCall, ServiceRequest
+from zhishui.center.workorders.models import WorkOrder
 from zhishui.hall.models import Ticket, Visit
 from zhishui.org.models import OrgUnit
 
@@ -61,6 +62,16 @@ class CallRow:
     answered_at: dt.datetime | None
     ended_at: dt.datetime | None
     recording_ref: str
+
+
+@dataclass(frozen=True)
+class WorkOrderRow:
+    id: int
+    title: str
+    status: str
+    department: str
+    created_at: dt.datetime
+    deadline: dt.datetime
 
 
 class TimelineRepository:
@@ -153,6 +164,26 @@ class TimelineRepository:
             .order_by(PhoneCall.rang_at)
         ).all()
         return [CallRow(*r) for r in rows]
+
+    def work_orders(self, request_ids: Sequence[int], limit: int) -> list[WorkOrderRow]:
+        """Work orders opened from the taxpayer's requests (sub-orders included: they carry it too)."""
+        if not request_ids:
+            return []
+        rows = self.session.execute(
+            select(
+                WorkOrder.id,
+                WorkOrder.title,
+                WorkOrder.status,
+                OrgUnit.name,
+                WorkOrder.created_at,
+                WorkOrder.deadline,
+            )
+            .join(OrgUnit, OrgUnit.id == WorkOrder.department_id)
+            .where(WorkOrder.request_id.in_(request_ids))
+            .order_by(WorkOrder.created_at.desc())
+            .limit(limit)
+        ).all()
+        return [WorkOrderRow(*r) for r in rows]
 
 
 def _either(*conditions: ColumnElement[bool] | None) -> ColumnElement[bool] | None:

@@ -13,7 +13,9 @@ from tests.center_factories import NOW, center_world, wechat_text
 from zhishui.center import service
 from zhishui.center.calls import apply_call_event
 from zhishui.center.models import ServiceRequest
+from zhishui.center.sla_policy import SlaTarget, Unit
 from zhishui.center.timeline import timeline_for
+from zhishui.center.workorders.service import create_from_request
 from zhishui.channels.cti import CallEvent, CallEventKind
 from zhishui.hall.models import Ticket, Visit
 from zhishui.taxpayers.models import Taxpayer, TaxpayerKind
@@ -92,6 +94,16 @@ def test_the_timeline_merges_every_source_newest_first_and_keeps_strangers_out(s
     request = session.get(ServiceRequest, got.request_id)
     assert request is not None and request.assignee_id is not None
     service.link_identity(session, request.identity_id, taxpayer.id, by=request.assignee_id, now=NOW)
+    create_from_request(
+        session,
+        request_id=request.id,
+        department_id=world.department_a.id,
+        title="核定发票额度",
+        body="纳税人申请调整开票额度",
+        target=SlaTarget(2, Unit.WORKING_DAYS),
+        by=request.assignee_id,
+        now=NOW + HOUR / 2,
+    )
     service.reply(session, request.id, "已为您提交额度调整。", by=request.assignee_id, now=NOW + HOUR)
     service.resolve(session, request.id, resolution="handled", by=request.assignee_id, now=NOW + HOUR)
     service.ingest(
@@ -118,11 +130,20 @@ def test_the_timeline_merges_every_source_newest_first_and_keeps_strangers_out(s
     finally:
         event.remove(session.get_bind(), "before_cursor_execute", listener)
 
-    assert [e.kind for e in entries] == ["request", "call", "rating", "request", "booking", "visit"]
+    assert [e.kind for e in entries] == [
+        "request",
+        "call",
+        "rating",
+        "work_order",
+        "request",
+        "booking",
+        "visit",
+    ]
+    assert entries[3].title == "核定发票额度" and "甲县纳税服务股" in entries[3].detail
     assert entries[2].title == "评价 4 分" and "还可以" in entries[2].detail
     assert "A001" in entries[-1].detail and "在厅 12 分钟" in entries[-1].detail
     assert all("A002" not in e.detail for e in entries)  # the stranger's visit
-    assert len(seen) == 5  # identities, requests, visits, bookings, calls
+    assert len(seen) == 6  # identities, requests, visits, bookings, calls, work orders
 
 
 def test_an_unlinked_caller_sees_the_visits_and_bookings_made_with_their_phone(session: Session) -> None:
