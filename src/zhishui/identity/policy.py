@@ -66,6 +66,10 @@ class Permission(enum.StrEnum):
     WORKORDER_HANDLE = "workorder.handle"  # work orders sent to one's own department
     KNOWLEDGE_MANAGE = "knowledge.manage"  # knowledge-base articles, Q&A import, canned replies
     PLANNING_VIEW = "planning.view"  # staffing plans and hall simulations
+    INSIGHT_VIEW = "insight.view"  # metrics, the big-screen dashboard, monthly reports, exports
+    WARNING_HANDLE = "warning.handle"  # acknowledge and resolve early warnings; edit warning rules
+    OUTREACH_MANAGE = "outreach.manage"  # repeat-visitor lists, campaigns, call-backs, follow-up teams
+    POINTS_MANAGE = "points.manage"  # service points' devices and their placement
 
 
 PERMISSION_LABELS: dict[Permission, str] = {
@@ -90,6 +94,10 @@ PERMISSION_LABELS: dict[Permission, str] = {
     Permission.WORKORDER_HANDLE: "办理本科室任务工单",
     Permission.KNOWLEDGE_MANAGE: "维护知识库与常用回复",
     Permission.PLANNING_VIEW: "查看排班测算与大厅仿真",
+    Permission.INSIGHT_VIEW: "查看指标、大屏与报表",
+    Permission.WARNING_HANDLE: "处理指标预警与维护预警规则",
+    Permission.OUTREACH_MANAGE: "引导线上办：回访名单、短信活动与专门团队",
+    Permission.POINTS_MANAGE: "管理服务点设备",
     Permission.ORG_READ: "查看机构与服务点",
     Permission.ORG_MANAGE: "维护机构与服务点",
     Permission.STAFF_MANAGE: "管理人员账号",
@@ -153,6 +161,10 @@ DEFAULT_GRANTS: dict[Role, frozenset[Permission]] = {
             Permission.WORKORDER_HANDLE,
             Permission.KNOWLEDGE_MANAGE,
             Permission.PLANNING_VIEW,
+            Permission.INSIGHT_VIEW,
+            Permission.WARNING_HANDLE,
+            Permission.OUTREACH_MANAGE,
+            Permission.POINTS_MANAGE,
         }
     ),
     Role.ADMIN: frozenset(Permission),
