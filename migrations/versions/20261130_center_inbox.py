@@ -17,6 +17,9 @@ down_revision: str | None = "e98522099c0a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# NULL means "any": coalesced so that two "any" rules for a center collide like any other pair.
+SLA_KEY_CHANNEL = "coalesce(channel, '')"
+SLA_KEY_MATTER = "coalesce(matter_code, '')"
 OPEN_REQUEST = "status IN ('new', 'assigned', 'waiting', 'pending')"
 OPEN_CONVERSATION = f"channel != 'etax' AND {OPEN_REQUEST}"
 
@@ -48,12 +51,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_center_sla_policy")),
-        sa.UniqueConstraint(
-            "org_unit_id",
-            "channel",
-            "matter_code",
-            name=op.f("uq_center_sla_policy_org_unit_id_channel_matter_code"),
-        ),
+    )
+    op.create_index(
+        "uq_center_sla_policy_key",
+        "center_sla_policy",
+        ["org_unit_id", sa.text(SLA_KEY_CHANNEL), sa.text(SLA_KEY_MATTER)],
+        unique=True,
     )
     op.create_table(
         "center_agent",
@@ -400,4 +403,5 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_center_agent_org_unit_id"))
 
     op.drop_table("center_agent")
+    op.drop_index("uq_center_sla_policy_key", table_name="center_sla_policy")
     op.drop_table("center_sla_policy")

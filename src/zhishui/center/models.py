@@ -258,7 +258,14 @@ class SlaPolicyRow(Base):
 
     __tablename__ = "center_sla_policy"
     __table_args__ = (
-        UniqueConstraint("org_unit_id", "channel", "matter_code"),
+        # NULL means "any": coalesced so that two "any" rules for a center collide like any other pair.
+        Index(
+            "uq_center_sla_policy_key",
+            "org_unit_id",
+            text("coalesce(channel, '')"),
+            text("coalesce(matter_code, '')"),
+            unique=True,
+        ),
         CheckConstraint("first_response_amount > 0 AND resolution_amount > 0", name="positive_targets"),
         CheckConstraint("at_risk_share >= 0 AND at_risk_share < 1", name="at_risk_share_range"),
     )

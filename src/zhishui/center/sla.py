@@ -163,12 +163,8 @@ def check_policy(session: Session, data: PolicyInput) -> tuple[str, SlaPolicy]:
 
 def create_policy(session: Session, center_id: int, data: PolicyInput) -> SlaPolicyRow:
     name, policy = check_policy(session, data)
-    repo = SuperviseRepository(session)
-    # Writers take turns on the center (the unique key cannot see NULL "any" keys); a duplicate that
-    # still reaches the table is refused by its constraint. Either way: 409, nothing saved.
-    repo.lock_center(center_id)
-    if repo.policy_exists(center_id, policy.channel, policy.matter):
-        raise Conflict(DUPLICATE_POLICY)
+    # A rule for a (channel, matter) the center has already — "any" included — is refused by the
+    # table's unique key, also when two supervisors add it at once: 409, nothing saved.
     row = SlaPolicyRow(
         org_unit_id=center_id,
         name=name,

@@ -26,7 +26,6 @@ from zhishui.center.models import (
 )
 from zhishui.center.sla_report import ResolvedFacts
 from zhishui.identity.models import Staff
-from zhishui.org.models import OrgUnit
 
 
 @dataclass(frozen=True)
@@ -142,24 +141,6 @@ class SuperviseRepository:
         return self.session.execute(
             select(SlaPolicyRow).where(SlaPolicyRow.id == policy_id, SlaPolicyRow.org_unit_id.in_(center_ids))
         ).scalar_one_or_none()
-
-    def lock_center(self, center_id: int) -> None:
-        """Hold the center's row until commit (PostgreSQL; SQLite transactions already hold the write
-        lock): writers of the center's policies take turns. The table's unique key does not bind rows
-        whose channel or matter is NULL ("any"), so those keys rely on this turn-taking."""
-        self.session.execute(select(OrgUnit.id).where(OrgUnit.id == center_id).with_for_update())
-
-    def policy_exists(self, center_id: int, channel: str | None, matter_code: str | None) -> bool:
-        found = self.session.execute(
-            select(SlaPolicyRow.id).where(
-                SlaPolicyRow.org_unit_id == center_id,
-                SlaPolicyRow.channel.is_(None) if channel is None else SlaPolicyRow.channel == channel,
-                SlaPolicyRow.matter_code.is_(None)
-                if matter_code is None
-                else SlaPolicyRow.matter_code == matter_code,
-            )
-        ).first()
-        return found is not None
 
     def matter_names(self, codes: Sequence[str]) -> dict[str, str]:
         if not codes:
