@@ -42,6 +42,7 @@ from zhishui.identity.models import LoginAttempt, OtpCode, RolePermission, Staff
 from zhishui.kit.db import Base
 from zhishui.notify.models import OutboxMessage
 from zhishui.org.models import OrgUnit, service_point_matter
+from zhishui.points.models import Device, DeviceEvent, DevicePlacement
 from zhishui.taxpayers.models import Taxpayer, TaxpayerPhone
 from zhishui.workdays.models import CalendarDay, CalendarYear
 
@@ -59,6 +60,9 @@ __all__ = [
     "CalendarYear",
     "CannedReply",
     "ContactIdentity",
+    "Device",
+    "DeviceEvent",
+    "DevicePlacement",
     "ExpertConsultation",
     "HallSettings",
     "KbArticle",
