@@ -1,0 +1,1 @@
+"""Outreach (引导线上办): repeat visitors, campaigns with a hold-out group, call-backs, follow-up teams."""
