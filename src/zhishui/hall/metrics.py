@@ -83,13 +83,19 @@ def ticketless_share(visits: Sequence[VisitRow]) -> float | None:
     return ticketless / len(visits)
 
 
-def average_minutes_in_hall(visits: Sequence[VisitRow]) -> float | None:
-    """Mean of finished_at − arrived_at over the visits finished today, in minutes."""
-    spans = [
+def minutes_in_hall(visits: Sequence[VisitRow]) -> list[float]:
+    """finished_at − arrived_at of each finished visit, in minutes; a no-show or a visit still in the
+    hall has no time in hall. Over today's rows for the board, over any period's for insight.metrics."""
+    return [
         (v.finished_at - v.arrived_at).total_seconds() / 60
         for v in visits
         if v.status == VisitStatus.FINISHED and v.finished_at is not None
     ]
+
+
+def average_minutes_in_hall(visits: Sequence[VisitRow]) -> float | None:
+    """Mean of finished_at − arrived_at over the visits finished today, in minutes."""
+    spans = minutes_in_hall(visits)
     if not spans:
         return None
     return sum(spans) / len(spans)
