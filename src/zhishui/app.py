@@ -11,12 +11,9 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from zhishui.background import Background, default_work_notice, outbox_handlers
 from zhishui.booking.prereview_pages import UploadBodyLimit, upload_limits
 from zhishui.booking.prereview_storage import store_for
-from zhishui.center.tasks import center_handlers
-from zhishui.center.workorders.tasks import workorder_handlers
-from zhishui.channels.dingtalk import LogWorkNotice
-from zhishui.channels.dingtalk_notice import work_notice_for
 from zhishui.channels.runtime import ChannelRuntime
 from zhishui.channels.senders import ChannelSender, default_senders
 from zhishui.config import Settings, get_settings
@@ -28,7 +25,6 @@ from zhishui.kit.middleware import BodySizeLimit, CsrfCookie, InFlightLimit
 from zhishui.kit.openapi import install_openapi
 from zhishui.notify.outbox import OutboxWorker
 from zhishui.notify.providers import LogProvider, Provider
-from zhishui.notify.tasks import default_handlers
 from zhishui.web.templating import make_templates
 
 log = logging.getLogger(__name__)
@@ -58,13 +54,18 @@ def create_app(
     # notify providers, because a reply needs its conversation (DingTalk's session webhook) and
     # must tell a refusal for good (WeChat's 48-hour window) from one worth retrying.
     senders = dict(senders or default_senders(settings, providers))
-    handlers = {**default_handlers(providers), **center_handlers(session_factory, clock, senders, broker)}
-    # Work orders' DingTalk work notices: the real provider once an app key is configured.
-    work_notice = work_notice_for(
-        settings.dingtalk_app_key, settings.dingtalk_app_secret, settings.dingtalk_robot_code, LogWorkNotice()
+    work_notice = default_work_notice(settings)
+    handlers = outbox_handlers(
+        settings,
+        session_factory,
+        clock,
+        broker,
+        providers=providers,
+        senders=senders,
+        work_notice=work_notice,
     )
-    handlers = {**handlers, **workorder_handlers(work_notice, settings.public_url)}
     worker = OutboxWorker(session_factory, handlers, clock)
+    file_store = store_for(settings)  # pre-review uploads, outside the web root
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -78,48 +79,8 @@ def create_app(
         stop = threading.Event()
         threads: list[threading.Thread] = []
         if settings.run_worker:
-            from zhishui.booking.tasks import BookingLoop
-            from zhishui.hall.tasks import AutoModeLoop
-
-            auto_mode = AutoModeLoop(session_factory, clock, app.state.broker)
-            booking = BookingLoop(
-                session_factory,
-                clock,
-                app.state.file_store,
-                retention_days=settings.prereview_retention_days,
-            )
-            threads = [
-                threading.Thread(
-                    target=worker.run_forever,
-                    args=(stop, settings.worker_interval_seconds),
-                    name="outbox",
-                    daemon=True,
-                ),
-                threading.Thread(
-                    target=auto_mode.run_forever,
-                    args=(stop, settings.auto_mode_interval_seconds),
-                    name="hall-auto-mode",
-                    daemon=True,
-                ),
-                threading.Thread(
-                    target=booking.run_forever,
-                    args=(stop, settings.booking_interval_seconds),
-                    name="booking",
-                    daemon=True,
-                ),
-            ]
-            from zhishui.center.workorders.tasks import WorkOrderLoop
-
-            threads.append(
-                threading.Thread(
-                    target=WorkOrderLoop(session_factory, clock).run_forever,
-                    args=(stop, settings.workorder_interval_seconds),
-                    name="work-orders",
-                    daemon=True,
-                )
-            )
-            for thread in threads:
-                thread.start()
+            background = Background(settings, session_factory, clock, broker, file_store, worker)
+            threads = background.start(stop)
         try:
             yield
         finally:
@@ -146,7 +107,7 @@ def create_app(
     app.state.worker = worker
     app.state.rate_limiters = {}
     app.state.templates = make_templates(WEB_DIR / "templates")
-    app.state.file_store = store_for(settings)  # pre-review uploads, outside the web root
+    app.state.file_store = file_store
 
     app.add_middleware(CsrfCookie, secure=not settings.is_development)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
@@ -170,12 +131,12 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.catalog import api as catalog_api
     from zhishui.catalog import pages as catalog_pages
     from zhishui.center import api as center_api
-    from zhishui.center import timeline_api as center_timeline_api
     from zhishui.center import expert_pages as center_expert_pages
     from zhishui.center import live as center_live
     from zhishui.center import pages as center_pages
     from zhishui.center import supervise_api as center_supervise_api
     from zhishui.center import supervise_pages as center_supervise_pages
+    from zhishui.center import timeline_api as center_timeline_api
     from zhishui.center.knowledge import api as knowledge_api
     from zhishui.center.knowledge import pages as knowledge_pages
     from zhishui.center.workorders import api as workorders_api

@@ -34,7 +34,9 @@ def _register_domain_commands() -> None:
     app.add_typer(center_cli, name="center", help="The smart tax center (智税中心): demo channel traffic.")
     app.add_typer(staff_cli, name="staff", help="Staff accounts.")
     app.add_typer(calendar_cli, name="calendar", help="The working-day calendar (工作日历).")
-    app.add_typer(simulate_cli, name="simulate", help="Simulate the hall (仿真): scenarios, comparisons, calibration.")
+    app.add_typer(
+        simulate_cli, name="simulate", help="Simulate the hall (仿真): scenarios, comparisons, calibration."
+    )
     app.add_typer(staffing_cli, name="staffing", help="Staffing (排班测算): Erlang C and Erlang A.")
     app.command("triage", help="Find the matter and the route for what a taxpayer says.")(triage_command)
 
@@ -65,32 +67,42 @@ def serve() -> None:
 
 @app.command()
 def worker() -> None:
-    """Run only the outbox worker (when the web processes run with ZHISHUI_RUN_WORKER=false)."""
+    """Run the outbox worker and the periodic loops (when the web processes run with
+    ZHISHUI_RUN_WORKER=false): the same list `zhishui serve` runs inside the app."""
     from zhishui.app import default_providers
+    from zhishui.background import Background, default_work_notice, outbox_handlers
+    from zhishui.booking.prereview_storage import store_for
+    from zhishui.channels.senders import default_senders
     from zhishui.kit.clock import SystemClock
+    from zhishui.kit.events import make_broker
     from zhishui.notify.outbox import OutboxWorker
-    from zhishui.notify.tasks import default_handlers
 
     settings = get_settings()
     settings.check_safe()
     factory = make_session_factory(create_db_engine(settings.database_url))
-    stop = threading.Event()
-    console.print("outbox worker running; Ctrl-C to stop")
-    from zhishui.center.tasks import center_handlers
-    from zhishui.channels.senders import default_senders
-    from zhishui.kit.events import make_broker
-
-    providers = default_providers()
     clock = SystemClock()
-    senders = default_senders(settings, providers)
-    handlers = {
-        **default_handlers(providers),
-        **center_handlers(factory, clock, senders, make_broker(settings.redis_url)),
-    }
+    broker = make_broker(settings.redis_url)
+    providers = default_providers()
+    handlers = outbox_handlers(
+        settings,
+        factory,
+        clock,
+        broker,
+        providers=providers,
+        senders=default_senders(settings, providers),
+        work_notice=default_work_notice(settings),
+    )
+    outbox = OutboxWorker(factory, handlers, clock)
+    stop = threading.Event()
+    threads = Background(settings, factory, clock, broker, store_for(settings), outbox).start(stop)
+    console.print("worker running (outbox and periodic loops); Ctrl-C to stop")
     try:
-        OutboxWorker(factory, handlers, clock).run_forever(stop, settings.worker_interval_seconds)
+        while any(t.is_alive() for t in threads):
+            stop.wait(1)
     except KeyboardInterrupt:
         stop.set()
+        for t in threads:
+            t.join(timeout=5)
 
 
 @db_app.command("upgrade")
