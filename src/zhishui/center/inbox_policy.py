@@ -18,7 +18,10 @@ SUBJECT_MAX = 120
 # After resolution the taxpayer has this long to rate on the channel; later messages open a new request.
 RATING_WINDOW = dt.timedelta(days=3)
 BAD_RATING_MAX = 2  # 1 or 2 of 5: a bad rating (差评) that opens a follow-up task
-REPLY_MAX = 2000  # WeChat customer-service text limit is 2048 bytes of content; keep well under
+REPLY_MAX = 2000  # characters, on any channel
+# WeChat's customer-service text carries at most 2048 bytes: about 680 Chinese characters. A longer
+# reply is refused when written, where the agent can split it, not lost at delivery.
+WECHAT_REPLY_MAX_BYTES = 2000
 
 RATING_PROMPT = "本次服务已办结。请回复数字1-5为我们评分（5为非常满意），也可在数字后附上意见。"
 
@@ -149,3 +152,12 @@ def parse_rating(text: str | None) -> Rating | None:
 
 def rating_open(resolved_at: dt.datetime | None, now: dt.datetime) -> bool:
     return resolved_at is not None and now - resolved_at <= RATING_WINDOW
+
+
+def reply_too_long(channel: str, text: str) -> str | None:
+    """Why `text` cannot go out on `channel` in one message (Chinese, for the agent), or None."""
+    if len(text) > REPLY_MAX:
+        return f"回复内容不能超过 {REPLY_MAX} 字"
+    if channel == "wechat" and len(text.encode()) > WECHAT_REPLY_MAX_BYTES:
+        return "微信单条消息最多约 660 个汉字，请分成几条发送"
+    return None

@@ -360,8 +360,9 @@ def send(
     text = text.strip()
     if not text:
         raise InvalidInput("text", "回复内容不能为空")
-    if len(text) > policy.REPLY_MAX:
-        raise InvalidInput("text", f"回复内容不能超过 {policy.REPLY_MAX} 字")
+    too_long = policy.reply_too_long(request.channel.value, text)
+    if too_long:
+        raise InvalidInput("text", too_long)
     message = RequestMessage(
         request_id=request.id,
         direction=Direction.OUTBOUND,

@@ -13,6 +13,7 @@ from zhishui.center.inbox_policy import (
     mentions,
     parse_rating,
     rating_open,
+    reply_too_long,
     routing_order,
     subject_of,
 )
@@ -93,3 +94,10 @@ def test_a_subject_is_the_first_line_shortened() -> None:
     assert subject_of("  ", "（图片消息）") == "（图片消息）"
     long = subject_of("问" * 300, "x")
     assert len(long) == 120 and long.endswith("…")
+
+
+def test_a_wechat_reply_must_fit_one_customer_service_message() -> None:
+    assert reply_too_long("wechat", "好" * 660) is None  # 1,980 bytes
+    assert "分成几条" in (reply_too_long("wechat", "好" * 700) or "")
+    assert reply_too_long("web", "好" * 700) is None
+    assert "2000" in (reply_too_long("web", "好" * 2001) or "")
