@@ -152,6 +152,9 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.hall import pages_station as hall_pages_station
     from zhishui.identity import admin_pages
     from zhishui.identity import pages as identity_pages
+    from zhishui.insight import metrics_api as insight_metrics_api
+    from zhishui.insight import report_pages as insight_report_pages
+    from zhishui.insight import screen_pages as insight_screen_pages
     from zhishui.org import api as org_api
     from zhishui.org import pages as org_pages
     from zhishui.planning import pages as planning_pages
@@ -192,6 +195,9 @@ def _include_routers(app: FastAPI) -> None:
         taxpayers_pages,
         workdays_pages,
         planning_pages,
+        insight_metrics_api,
+        insight_screen_pages,
+        insight_report_pages,
         # Before the booking pages: /booking/reviews is not a booking's token.
         prereview_pages,
         prereview_api,

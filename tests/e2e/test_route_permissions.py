@@ -107,6 +107,8 @@ ADMIN_PAGES: dict[str, Permission] = {
     "/booking/reviews": Permission.BOOKING_REVIEW,
     "/admin/booking": Permission.BOOKING_MANAGE,
     "/planning": Permission.PLANNING_VIEW,
+    "/insight/screen": Permission.INSIGHT_VIEW,
+    "/insight/report": Permission.INSIGHT_VIEW,
     "/center/sla": Permission.CENTER_SUPERVISE,
     "/center/agents": Permission.CENTER_SUPERVISE,
 }

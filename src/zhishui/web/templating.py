@@ -37,6 +37,8 @@ NAVIGATION: list[tuple[Permission, str, str]] = [
     (Permission.CALENDAR_MANAGE, "/admin/calendar", "工作日历"),
     (Permission.BOOKING_MANAGE, "/admin/booking", "预约管理"),
     (Permission.PLANNING_VIEW, "/planning", "排班测算"),
+    (Permission.INSIGHT_VIEW, "/insight/screen", "智慧税务大屏"),
+    (Permission.INSIGHT_VIEW, "/insight/report", "月度报告"),
     (Permission.STAFF_MANAGE, "/admin/staff", "人员管理"),
     (Permission.ROLE_MANAGE, "/admin/roles", "角色权限"),
     (Permission.AUDIT_READ, "/admin/audit", "审计日志"),
