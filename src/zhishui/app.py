@@ -155,9 +155,14 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.insight import metrics_api as insight_metrics_api
     from zhishui.insight import report_pages as insight_report_pages
     from zhishui.insight import screen_pages as insight_screen_pages
+    from zhishui.insight.outreach import api as outreach_api
+    from zhishui.insight.outreach import pages as outreach_pages
     from zhishui.org import api as org_api
     from zhishui.org import pages as org_pages
     from zhishui.planning import pages as planning_pages
+    from zhishui.points import api as points_api
+    from zhishui.points import device_api as points_device_api
+    from zhishui.points import pages as points_pages
     from zhishui.taxpayers import api as taxpayers_api
     from zhishui.taxpayers import pages as taxpayers_pages
     from zhishui.web import pages as web_pages
@@ -195,9 +200,14 @@ def _include_routers(app: FastAPI) -> None:
         taxpayers_pages,
         workdays_pages,
         planning_pages,
+        outreach_api,
+        outreach_pages,
         insight_metrics_api,
         insight_screen_pages,
         insight_report_pages,
+        points_device_api,
+        points_api,
+        points_pages,
         # Before the booking pages: /booking/reviews is not a booking's token.
         prereview_pages,
         prereview_api,

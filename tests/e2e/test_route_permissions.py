@@ -84,6 +84,13 @@ PUBLIC: frozenset[tuple[str, str]] = frozenset(
         ("GET", "/help/chat"),
         ("GET", "/api/v1/center/channels/web/messages"),
         ("POST", "/api/v1/center/channels/web/messages"),
+        # The taxpayers' "nearest service point" page and its JSON twin: public facts of halls and
+        # points only (name, address, hours, matters), rate-limited per address.
+        ("GET", "/points/nearest"),
+        ("GET", "/api/v1/points/nearest"),
+        # Service-point devices report their use with their own key (X-Device-Key, stored hashed and
+        # compared in constant time; 401 without it, 403 when wrong or the device is retired).
+        ("POST", "/api/v1/points/devices/{device_id}/events"),
     }
 )
 # Plain Starlette routes (no FastAPI dependencies): the generated API docs and the static files.
@@ -95,6 +102,7 @@ CSRF_EXEMPT: frozenset[tuple[str, str]] = frozenset(
         ("POST", "/api/v1/center/channels/dingtalk"),
         ("POST", "/api/v1/center/channels/cti"),
         ("POST", "/api/v1/center/channels/etax/submissions"),
+        ("POST", "/api/v1/points/devices/{device_id}/events"),  # the device's key, no cookie
     }
 )
 
@@ -111,6 +119,12 @@ ADMIN_PAGES: dict[str, Permission] = {
     "/insight/report": Permission.INSIGHT_VIEW,
     "/center/sla": Permission.CENTER_SUPERVISE,
     "/center/agents": Permission.CENTER_SUPERVISE,
+    "/insight/outreach": Permission.OUTREACH_MANAGE,
+    "/insight/outreach/bottlenecks": Permission.OUTREACH_MANAGE,
+    "/insight/outreach/campaigns": Permission.OUTREACH_MANAGE,
+    "/insight/outreach/followups": Permission.OUTREACH_MANAGE,
+    "/insight/outreach/callbacks": Permission.CENTER_AGENT,
+    "/points": Permission.ORG_READ,
 }
 
 
