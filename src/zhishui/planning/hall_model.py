@@ -47,6 +47,7 @@ _NORMAL = NormalDist()
 _SINGLE_QUEUE = "*"
 _PRIORITY_GROUP = next(iter(PRIORITY_GROUPS))
 LINES = ("triage", "quick", "self", "studio")
+_WAKE_MARGIN = 1e-4  # minutes (6 ms): far above the policy's microsecond rounding, far below a tick
 
 
 def at(minutes: float) -> dt.datetime:
@@ -199,6 +200,10 @@ class Station:
     staffed: bool = False
     serving: Visitor | None = None
     since: float = 0.0  # start of the current (staffed, mode) spell, for the accounts
+    # For the auto-mode loop: something this station's advice reads has changed (`stale`), or a clock
+    # it compares may reach its threshold (`wake`), since the advice last left it where it is.
+    stale: bool = True
+    wake: float = -math.inf
 
 
 class Studio:
@@ -229,6 +234,17 @@ class Studio:
         self.calls: list[tuple[str, bool]] = []  # (queue, jumped), oldest first
         self.groups = frozenset(PRIORITY_GROUPS) if spec.priority_groups else frozenset()
         self.limits = ModeThresholds(**spec.thresholds.model_dump())
+        # The auto-mode loop asks hall.policy.mode_advice about a station only when the answer can
+        # differ from the last one, which left it where it was: after a change to what the advice
+        # reads (its queues, its own work; the head-count or any mode for `everyone`), or once a clock
+        # it compares may have reached a threshold. `changed` and `wake` gate a whole run.
+        self.watchers: dict[str, list[Station]] = {}
+        for station in self.stations:
+            for q in station.queues:
+                self.watchers.setdefault(q, []).append(station)
+        self.everyone = True
+        self.changed = True
+        self.wake = -math.inf
 
     # --- tickets ---------------------------------------------------------------------------------
 
@@ -251,6 +267,7 @@ class Studio:
         if v.counted:
             day.tally.line("studio").joined += 1
         self.waiting.setdefault(v.queue, []).append(v)
+        self._touch(v.queue)
         for station in self.stations:
             if (
                 station.staffed
@@ -267,8 +284,14 @@ class Studio:
 
     def _abandon(self, v: Visitor) -> None:
         self.waiting[v.queue].remove(v)
+        self._touch(v.queue)
         v.in_line = False
         self.day.leave(v, abandoned=True, line="studio")
+
+    def _touch(self, queue: str) -> None:
+        for station in self.watchers.get(queue, ()):
+            station.stale = True
+        self.changed = True
 
     def call_idle(self) -> None:
         for station in self.stations:
@@ -303,6 +326,7 @@ class Studio:
         self.calls.append((v.queue, jumps_queue(order[0], candidates)))
         self.waiting[v.queue].remove(v)
         self.last_call[v.queue] = now
+        self._touch(v.queue)
         v.in_line = False
         day = self.day
         if v.counted:
@@ -311,13 +335,15 @@ class Studio:
             tally.total_wait += wait
             tally.waits.append(wait)
         minutes = draw(day.scenario.matters[v.matter].service, v.u_service) * self.spec.service_factor
-        station.serving = v
+        station.serving = v  # its own queues were touched above: it is stale already
         day.tally.add_busy("studio", minutes)
         day.loop.after(minutes, self._finish, station)
 
     def _finish(self, station: Station) -> None:
         v = station.serving
         station.serving = None
+        station.stale = True
+        self.changed = True
         assert v is not None
         self.day.leave(v)
         if station.staffed and station.mode is Mode.FRONT:
@@ -341,6 +367,7 @@ class Studio:
             if on != station.staffed:
                 self._account(station)
                 station.staffed = on
+                self.everyone = self.changed = True
         self.call_idle()
 
     def close_accounts(self, end: float) -> None:
@@ -352,10 +379,12 @@ class Studio:
     def front_count(self) -> int:
         return sum(1 for s in self.stations if s.staffed and s.mode is Mode.FRONT)
 
-    def _queue_state(self, queues: frozenset[str], now: float) -> tuple[int, float, dt.datetime | None]:
+    def _queue_state(
+        self, queues: frozenset[str], now: float
+    ) -> tuple[int, float, dt.datetime | None, float]:
         """What hall.stations.queue_load reads: waiting tickets, the longest wait (from the ticket's
         queueing time, the arrival), and when the queues last became empty (the last call, or the
-        start of the day)."""
+        start of the day); last, that moment in simulated minutes (for the auto-mode's wake-up)."""
         waiting = 0
         earliest = math.inf
         for q in queues:
@@ -364,24 +393,37 @@ class Studio:
                 waiting += len(line)
                 earliest = min(earliest, min(v.arrival for v in line))
         if waiting:
-            return waiting, now - earliest, None
+            return waiting, now - earliest, None, math.inf
         last = max((self.last_call.get(q, -math.inf) for q in queues), default=-math.inf)
         since = last if last > -math.inf else math.floor(now / DAY) * DAY
         when = self._empty_at.get(since)
         if when is None:
             when = self._empty_at[since] = at(since)
-        return 0, 0.0, when
+        return 0, 0.0, when, since
 
     def auto_mode(self) -> None:
-        """One run of the auto-mode loop (hall.stations.apply_auto_mode, on simulated stations)."""
+        """One run of the auto-mode loop (hall.stations.apply_auto_mode, on simulated stations).
+
+        A station whose advice cannot have changed since it last stayed put is not asked again (the
+        answer would be the same: stay), nor is a run started when no station can have changed. Once a
+        station switches, every later one is asked, as the live loop does, and all are next time."""
         now = self.day.loop.now
-        now_at = at(now)
+        if not self.changed and now < self.wake:
+            return
+        self.changed = False
+        everyone, self.everyone = self.everyone, False
+        now_at: dt.datetime | None = None
         moved: set[Mode] = set()
         fronts = self.front_count()
-        states: dict[frozenset[str], tuple[int, float, dt.datetime | None]] = {}
+        states: dict[frozenset[str], tuple[int, float, dt.datetime | None, float]] = {}
+        wake = math.inf
         for station in self.stations:
             if not station.staffed:
                 continue
+            if not (everyone or moved or station.stale or station.wake <= now):
+                wake = min(wake, station.wake)
+                continue
+            station.stale = False
             state = states.get(station.queues)
             if state is None:
                 state = states[station.queues] = self._queue_state(station.queues, now)
@@ -391,10 +433,16 @@ class Studio:
             since = station.mode_since_at
             if since is None:
                 since = station.mode_since_at = at(station.mode_since)
+            if now_at is None:
+                now_at = at(now)
             tip = mode_advice(station.mode, since, load, self.limits, now_at)
-            if tip.target is None or tip.target in moved:
-                continue
-            if tip.target is Mode.BACK and station.serving is not None:
+            if (
+                tip.target is None
+                or tip.target in moved
+                or (tip.target is Mode.BACK and station.serving is not None)  # until it finishes
+            ):
+                station.wake = self._wake_after(station, state, now)
+                wake = min(wake, station.wake)
                 continue
             self._account(station)
             station.mode = tip.target
@@ -406,6 +454,27 @@ class Studio:
             if tip.target is Mode.FRONT:
                 self.call_next(station)
             states.clear()  # a call changes the queues the next station sees
+        if moved:  # the head-count at the front changed for the stations asked before the switch
+            self.everyone = self.changed = True
+        self.wake = wake
+
+    def _wake_after(
+        self, station: Station, state: tuple[int, float, dt.datetime | None, float], now: float
+    ) -> float:
+        """The earliest time, later than `now`, at which mode_advice could answer this station
+        differently with nothing else changed: its dwell reaching the minimum, the longest wait
+        reaching its limit (in back-office mode), the queues' empty spell reaching its limit (at the
+        front), midnight (when "empty since the start of the day" restarts). A little early, never
+        late: the policy measures in datetimes rounded to microseconds, and floats round too."""
+        limits = self.limits
+        times = [station.mode_since + limits.min_dwell_minutes, (math.floor(now / DAY) + 1) * DAY]
+        waiting, longest, _, empty_since = state
+        if station.mode is Mode.BACK and waiting:
+            times.append(now - longest + limits.max_wait_minutes)
+        elif station.mode is Mode.FRONT and not waiting:
+            times.append(empty_since + limits.back_after_empty_minutes)
+        # A threshold within the margin of now may or may not have been seen as reached: ask again.
+        return min((t - _WAKE_MARGIN for t in times if t > now - _WAKE_MARGIN), default=math.inf)
 
 
 class HallDay:
@@ -458,6 +527,7 @@ class HallDay:
         )
         self.studio = Studio(self)
         self.rules = BookingRules()
+        self.tick_minutes = scenario.studio.mode_check_seconds / 60
 
     def _stream(self, name: str) -> Any:
         return self.streams(self.prefix + name)
@@ -640,11 +710,13 @@ class HallDay:
                 self.loop.at(start, lambda n: studio.staff(min(n, self.hall.stations)), count)
 
     def _tick(self, _: Any) -> None:
-        self.studio.auto_mode()
+        studio = self.studio
         now = self.loop.now
+        if studio.changed or now >= studio.wake:  # most ticks: nothing to ask (Studio.auto_mode)
+            studio.auto_mode()
         # Past closing time the loop keeps running while people are still inside (at most 8 hours).
         if (now < self.close_at or self.inside > 0) and now < self.close_at + 8 * 60:
-            self.loop.after(self.scenario.studio.mode_check_seconds / 60, self._tick)
+            self.loop.at(now + self.tick_minutes, self._tick)
 
     def run(self, next_id: Callable[[], int]) -> None:
         self.generate(next_id)
