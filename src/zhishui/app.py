@@ -155,6 +155,8 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.insight import metrics_api as insight_metrics_api
     from zhishui.insight import report_pages as insight_report_pages
     from zhishui.insight import screen_pages as insight_screen_pages
+    from zhishui.insight.outreach import api as outreach_api
+    from zhishui.insight.outreach import pages as outreach_pages
     from zhishui.org import api as org_api
     from zhishui.org import pages as org_pages
     from zhishui.planning import pages as planning_pages
@@ -198,6 +200,8 @@ def _include_routers(app: FastAPI) -> None:
         taxpayers_pages,
         workdays_pages,
         planning_pages,
+        outreach_api,
+        outreach_pages,
         insight_metrics_api,
         insight_screen_pages,
         insight_report_pages,

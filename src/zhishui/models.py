@@ -39,6 +39,7 @@ from zhishui.hall.models import (
     WorkstationQueue,
 )
 from zhishui.identity.models import LoginAttempt, OtpCode, RolePermission, Staff, StaffRole, WebSession
+from zhishui.insight.outreach.models import CallbackTask, CampaignMember, FollowUpCase, OutreachCampaign
 from zhishui.kit.db import Base
 from zhishui.notify.models import OutboxMessage
 from zhishui.org.models import OrgUnit, service_point_matter
@@ -58,12 +59,15 @@ __all__ = [
     "BookingSettings",
     "CalendarDay",
     "CalendarYear",
+    "CallbackTask",
+    "CampaignMember",
     "CannedReply",
     "ContactIdentity",
     "Device",
     "DeviceEvent",
     "DevicePlacement",
     "ExpertConsultation",
+    "FollowUpCase",
     "HallSettings",
     "KbArticle",
     "KbFeedback",
@@ -74,6 +78,7 @@ __all__ = [
     "OrgUnit",
     "OtpCode",
     "OutboxMessage",
+    "OutreachCampaign",
     "PhoneCall",
     "PreReview",
     "PreReviewFile",

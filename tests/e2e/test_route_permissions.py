@@ -119,6 +119,11 @@ ADMIN_PAGES: dict[str, Permission] = {
     "/insight/report": Permission.INSIGHT_VIEW,
     "/center/sla": Permission.CENTER_SUPERVISE,
     "/center/agents": Permission.CENTER_SUPERVISE,
+    "/insight/outreach": Permission.OUTREACH_MANAGE,
+    "/insight/outreach/bottlenecks": Permission.OUTREACH_MANAGE,
+    "/insight/outreach/campaigns": Permission.OUTREACH_MANAGE,
+    "/insight/outreach/followups": Permission.OUTREACH_MANAGE,
+    "/insight/outreach/callbacks": Permission.CENTER_AGENT,
     "/points": Permission.ORG_READ,
 }
 

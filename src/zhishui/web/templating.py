@@ -38,6 +38,8 @@ NAVIGATION: list[tuple[Permission, str, str]] = [
     (Permission.CALENDAR_MANAGE, "/admin/calendar", "工作日历"),
     (Permission.BOOKING_MANAGE, "/admin/booking", "预约管理"),
     (Permission.PLANNING_VIEW, "/planning", "排班测算"),
+    (Permission.OUTREACH_MANAGE, "/insight/outreach", "引导线上办"),
+    (Permission.CENTER_AGENT, "/insight/outreach/callbacks", "引导回访"),
     (Permission.INSIGHT_VIEW, "/insight/screen", "智慧税务大屏"),
     (Permission.INSIGHT_VIEW, "/insight/report", "月度报告"),
     (Permission.STAFF_MANAGE, "/admin/staff", "人员管理"),
