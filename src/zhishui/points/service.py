@@ -266,6 +266,9 @@ def record_events(
         }
         for e in events
     ]
+    # One order for every sender: parallel batches sharing events wait on each other's rows in the
+    # same sequence instead of deadlocking.
+    rows.sort(key=lambda r: str(r["client_event_id"]))
     accepted = EventRepository(session).insert_new(rows)
     seen = max((e.ended_at or e.started_at) for e in events)
     used = [e.ended_at or e.started_at for e in events if e.kind in (EventKind.SESSION, EventKind.PRINT)]
