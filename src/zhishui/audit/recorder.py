@@ -24,8 +24,10 @@ _PENDING = "zhishui_audit_pending"
 _ACTOR = "zhishui_actor"
 _LOCK_KEY = 0x7A687368  # "zhsh"
 
-# Tables whose rows are bookkeeping of the log or of delivery, not business changes.
-NOT_AUDITED = {"audit_entry", "outbox_message", "login_attempt", "web_session", "otp_code"}
+# Tables whose rows are bookkeeping of the log or of delivery, not business changes. A request's
+# thread (center_message) is an append-only record of its own, with author and time on every row;
+# copying each message into the chain would only duplicate what taxpayers wrote.
+NOT_AUDITED = {"audit_entry", "outbox_message", "login_attempt", "web_session", "otp_code", "center_message"}
 
 
 @dataclass(frozen=True)

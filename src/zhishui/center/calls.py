@@ -37,8 +37,7 @@ def apply_call_event(session: Session, *, center_id: int, event: CallEvent, now:
 
 def _new_call(session: Session, center_id: int, event: CallEvent, now: dt.datetime) -> PhoneCall:
     caller = event.caller or "unknown"
-    identity = IdentityRepository(session).find_or_create(center_id, Channel.PHONE, caller, now=now)
-    identity.last_seen_at = now
+    identity = IdentityRepository(session).seen(center_id, Channel.PHONE, caller, now=now)
     # A caller with a conversation still open (say, waiting on a work order) continues it.
     request = RequestRepository(session).open_conversation(identity.id)
     if request is None:

@@ -90,10 +90,7 @@ def receive_submission(
         return Received(existing.id, center.id, False)
     registered = repo.taxpayer_with_unit_path(submission.tax_id)
     taxpayer = registered[0] if registered is not None else None
-    identity = IdentityRepository(session).find_or_create(
-        center.id, Channel.ETAX, submission.account, now=now
-    )
-    identity.last_seen_at = now
+    identity = IdentityRepository(session).seen(center.id, Channel.ETAX, submission.account, now=now)
     if taxpayer is not None and identity.taxpayer_id is None:
         repo.link_identity_if_unlinked(identity.id, taxpayer.id, now=now)
         session.refresh(identity)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from sqlalchemy import Select, and_, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from zhishui.center.models import (
     OPEN_STATUSES,
@@ -32,6 +33,14 @@ from zhishui.kit.repository import Repository
 from zhishui.taxpayers.models import Taxpayer, TaxpayerPhone
 
 
+def _insert(session: Session) -> Any:
+    """The dialect's INSERT, for ON CONFLICT (SQLite and PostgreSQL spell it the same)."""
+    from sqlalchemy.dialects.postgresql import insert as pg_insert
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+
+
 class IdentityRepository(Repository[ContactIdentity]):
     model = ContactIdentity
     not_found_message = "联系人不存在"
@@ -45,23 +54,29 @@ class IdentityRepository(Repository[ContactIdentity]):
             )
         )
 
-    def find_or_create(
+    def seen(
         self, bureau_id: int, channel: Channel, external_id: str, *, now: dt.datetime
     ) -> ContactIdentity:
-        """The identity, created if new; two first messages at once share one row (unique key)."""
-        found = self.find(bureau_id, channel, external_id)
-        if found is None:
-            row = {
-                "org_unit_id": bureau_id,
-                "channel": channel.value,
-                "external_id": external_id,
-                "display_name": "",
-                "created_at": now,
-                "last_seen_at": now,
-            }
-            insert_ignoring_conflicts(self.session, ContactIdentity, [row])
-            found = self.find(bureau_id, channel, external_id)
-            assert found is not None
+        """The identity, created if new, seen `now`: one INSERT … ON CONFLICT DO UPDATE … RETURNING,
+        so two first messages at once share one row and a known sender costs one statement."""
+        stmt = (
+            _insert(self.session)(ContactIdentity)
+            .values(
+                org_unit_id=bureau_id,
+                channel=channel.value,
+                external_id=external_id,
+                display_name="",
+                created_at=now,
+                last_seen_at=now,
+            )
+            .on_conflict_do_update(
+                index_elements=["org_unit_id", "channel", "external_id"], set_={"last_seen_at": now}
+            )
+            .returning(ContactIdentity)
+        )
+        found: ContactIdentity = self.session.execute(
+            stmt, execution_options={"populate_existing": True}
+        ).scalar_one()
         return found
 
     def of_taxpayer(self, taxpayer_id: int) -> Sequence[ContactIdentity]:
@@ -302,16 +317,14 @@ class MessageRepository(Repository[RequestMessage]):
 
     def add_inbound(self, values: dict[str, Any]) -> int | None:
         """Insert unless the channel's message id is already stored; the new id, or None (a repeat)."""
-        inserted = insert_ignoring_conflicts(self.session, RequestMessage, [values])
-        if not inserted:
-            return None
-        found = self.session.execute(
-            select(RequestMessage.id).where(
-                RequestMessage.channel == values["channel"],
-                RequestMessage.external_id == values["external_id"],
-            )
-        ).scalar_one()
-        return int(found)
+        stmt = (
+            _insert(self.session)(RequestMessage)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["channel", "external_id"])
+            .returning(RequestMessage.id)
+        )
+        found = self.session.execute(stmt).scalar_one_or_none()
+        return None if found is None else int(found)
 
     def thread(self, request_id: int, *, limit: int = 200) -> Sequence[RequestMessage]:
         return self.list(

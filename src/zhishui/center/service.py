@@ -124,8 +124,7 @@ def ingest(session: Session, *, center_id: int, message: InboundMessage, now: dt
     """
     channel = Channel(message.channel)
     identities = IdentityRepository(session)
-    identity = identities.find_or_create(center_id, channel, message.sender_id, now=now)
-    identity.last_seen_at = now
+    identity = identities.seen(center_id, channel, message.sender_id, now=now)
     requests = RequestRepository(session)
     request = requests.open_conversation(identity.id)
     rating = None

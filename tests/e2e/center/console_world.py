@@ -92,7 +92,7 @@ class Console:
     def etax(self, number: str, subject: str) -> int:
         """An online submission to process (网办), as its own request."""
         with self.session() as s, s.begin():
-            identity = IdentityRepository(s).find_or_create(
+            identity = IdentityRepository(s).seen(
                 self.ids["center_a"], Channel.ETAX, f"acct-{number}", now=self.clock.now()
             )
             request, _ = service.open_request(
