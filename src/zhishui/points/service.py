@@ -496,6 +496,17 @@ class Overview:
     all_points: list[OrgUnit]
     calendar_warning: str | None
 
+    def current(self, device_id: int) -> DeviceUtilisation | None:
+        """A device's use at the point it stands at now (None: no open time there yet)."""
+        for point in self.points:
+            for d in point.devices:
+                if d.device_id == device_id and d.here_now:
+                    return d
+        return None
+
+    def devices_at(self, point_id: int) -> int:
+        return sum(1 for s in self.states.values() if s.point_id == point_id)
+
     @property
     def totals(self) -> dict[str, Any]:
         busy = sum(p.busy_seconds for p in self.points)
