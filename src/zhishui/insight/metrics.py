@@ -37,6 +37,7 @@ from zhishui.insight.metrics_policy import (
     empty_figures,
     last_n_buckets,
     local_date,
+    pooled_utilisation,
     previous_bucket,
     station_counts,
     year_ago_bucket,
@@ -137,10 +138,14 @@ def load_facts(session: Session, scope: Scope, windows: Sequence[Window]) -> Fac
 
 
 def device_utilisation(session: Session, scope: Scope, start: dt.datetime, end: dt.datetime) -> float | None:
-    """HOOK for the service points' devices (zhishui.points): the share of opening time the unit's
-    devices were in use in [start, end). The points package does not offer it yet, so every unit
-    shows "—"; wire its service in here and every table, chart and export picks it up."""
-    return None
+    """Utilisation of the devices at the service points under the unit over [start, end), pooled:
+    the points package measures each point (busy and open time on the working-day calendar)."""
+    if not scope.point_ids:
+        return None
+    from zhishui.points import service as points_service  # the points package owns devices
+
+    rows = points_service.utilisation(session, unit_ids=[scope.unit.id], start=start, end=end)
+    return pooled_utilisation((r.busy_seconds, r.open_seconds) for r in rows)
 
 
 def _calendar(session: Session, windows: Sequence[Window]) -> BusinessCalendar:

@@ -463,6 +463,16 @@ def work_orders_on_time(orders: Sequence[OrderFact], now: dt.datetime) -> float 
     return share(done, decided)
 
 
+def pooled_utilisation(points: Iterable[tuple[float, float]]) -> float | None:
+    """Device utilisation of a unit: busy seconds ÷ open seconds, summed over its service points'
+    devices ((busy, open) per point, as zhishui.points.service measures them); None without open time."""
+    busy = open_ = 0.0
+    for b, o in points:
+        busy += b
+        open_ += o
+    return busy / open_ if open_ else None
+
+
 def _from_percent(value: float | None) -> float | None:
     return None if value is None else value / 100
 

@@ -241,3 +241,15 @@ def test_the_live_snapshot_of_the_county(session: Session, world: HallWorld, clo
     (hall,) = snap["halls"]
     assert hall["id"] == world.hall_id
     assert {q["prefix"]: q["waiting"] for q in hall["queues"]}["C"] == 1
+
+
+def test_a_service_point_has_only_device_figures(
+    session: Session, world: HallWorld, clock: FrozenClock
+) -> None:
+    point = unit(session, world.tree.county_a, UnitKind.SERVICE_POINT, "CA-P1", "甲县城关镇办税缴费点")
+    session.commit()
+    f = metrics.month_figures(session, point, "2026-11", now=clock.now()).figures
+    assert f.hall_visits is None and f.sla_resolution is None
+    assert f.device_utilisation is None  # a point without devices has no open device time
+    county = metrics.month_figures(session, world.tree.county_a, "2026-11", now=clock.now()).figures
+    assert county.hall_visits == 0 and county.device_utilisation is None

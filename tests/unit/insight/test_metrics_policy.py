@@ -26,6 +26,7 @@ from zhishui.insight.metrics_policy import (
     format_change,
     format_value,
     p90,
+    pooled_utilisation,
     previous_bucket,
     queue_waits,
     station_counts,
@@ -284,3 +285,10 @@ def test_changes_read_shares_in_points_and_counts_relatively() -> None:
 def test_station_counts() -> None:
     counts = station_counts([("front", True), ("back", True), ("back", False), ("front", False)])
     assert (counts.front, counts.back, counts.empty) == (1, 1, 2)
+
+
+def test_device_utilisation_pools_busy_and_open_time_over_points() -> None:
+    # 2 h busy of 8 h open at one point, 1 h of 4 h at another: 3 of 12 hours, not the mean of shares
+    assert pooled_utilisation([(7200.0, 28800.0), (3600.0, 14400.0)]) == pytest.approx(0.25)
+    assert pooled_utilisation([]) is None
+    assert pooled_utilisation([(0.0, 0.0)]) is None
