@@ -447,8 +447,11 @@ def recommend_moves(
 
 # --- finding a point ------------------------------------------------------------------------------
 
+# Each level may not run past the marker of a lower one, so a street such as 市民大道 after the town
+# is never read as a city.
 _DISTRICT = re.compile(
-    r"^(?:.+?(?:省|自治区))?(?:.+?市)?(?P<county>.+?(?:县|区|市|旗))?(?P<town>.+?(?:街道|镇|乡))?"
+    r"^(?:[^省市县区镇乡]+?(?:省|自治区))?(?:[^市县区镇乡]+?市)?"
+    r"(?P<county>[^县区镇乡]+?(?:县|区|市|旗))?(?P<town>[^县区镇乡]+?(?:街道|镇|乡))?"
 )
 
 

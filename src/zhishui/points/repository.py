@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, or_, select, update
+from sqlalchemy import ColumnElement, Table, or_, select, update
 
 from zhishui.catalog.models import Matter
-from zhishui.kit.db import insert_ignoring_conflicts
 from zhishui.kit.repository import Repository
 from zhishui.org.models import OrgUnit, UnitKind
 from zhishui.points.models import Device, DeviceEvent, DevicePlacement
-
-_CHUNK = 200  # rows per INSERT: inside SQLite's bound-parameter limit (9 columns a row)
 
 
 class PointRepository(Repository[OrgUnit]):
@@ -163,11 +160,19 @@ class EventRepository(Repository[DeviceEvent]):
 
     def insert_new(self, rows: list[dict[str, Any]]) -> int:
         """Insert events, skipping any whose (device, client event id) is already stored; how many
-        were new. A parallel duplicate waits for the first to commit and then inserts nothing."""
-        inserted = 0
-        for start in range(0, len(rows), _CHUNK):
-            inserted += insert_ignoring_conflicts(self.session, DeviceEvent, rows[start : start + _CHUNK])
-        return inserted
+        were new. A parallel duplicate waits for the first to commit and then inserts nothing.
+
+        One executemany with RETURNING (batched by SQLAlchemy's insertmanyvalues): the statement is
+        compiled once, where a multi-row VALUES would be compiled afresh for every batch."""
+        if not rows:
+            return 0
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        table = cast(Table, DeviceEvent.__table__)
+        stmt = insert(table).on_conflict_do_nothing().returning(table.c.id)
+        return len(self.session.execute(stmt, rows).all())
 
     def usage(
         self, device_ids: Iterable[int], point_ids: Iterable[int], start: dt.datetime, end: dt.datetime
