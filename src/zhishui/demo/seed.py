@@ -28,6 +28,7 @@ from zhishui.demo.etax import seed_submissions
 from zhishui.demo.hall import HallScreens, seed_halls
 from zhishui.demo.ids import make_resident_id, make_uscc, random_birth_date
 from zhishui.demo.names import COUNTY, company_name, mobile, person_name, shop_name
+from zhishui.demo.points import seed_point_devices
 from zhishui.identity.models import Staff, StaffRole
 from zhishui.identity.passwords import hash_password
 from zhishui.identity.policy import ROLE_LABELS, Role
@@ -258,6 +259,7 @@ def seed_demo(session: Session, *, now: dt.datetime, password: str) -> DemoSumma
     halls = sorted((u for u in by_code.values() if u.kind == UnitKind.HALL), key=lambda u: u.code)
     screens = seed_halls(session, rng, halls, now=now)
     seed_submissions(session, rng, by_code[CENTER.code], by_code[COUNTY_CODE], now=now)
+    seed_point_devices(session, [u for u in by_code.values() if u.kind == UnitKind.SERVICE_POINT], now=now)
     matters = session.execute(select(Matter.id)).scalars().all()
     places = list(by_code.values())
     return DemoSummary(
