@@ -14,11 +14,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from zhishui.center import agent_admin, handle, service
 from zhishui.center import console_views as views
-from zhishui.center import handle, service
 from zhishui.center.console_scope import CenterScope, bureau_scope, center_scope
 from zhishui.center.models import Channel, ExpertConsultation, Presence, ServiceRequest
-from zhishui.center.repository import AgentRepository, ConsultationRepository, RequestRepository
+from zhishui.center.repository import ConsultationRepository, RequestRepository
 from zhishui.center.schemas import (
     ActionOut,
     AgentOut,
@@ -44,7 +44,7 @@ from zhishui.identity.deps import require
 from zhishui.identity.policy import Permission
 from zhishui.identity.principal import StaffPrincipal
 from zhishui.kit.csrf import verify_csrf
-from zhishui.kit.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from zhishui.kit.errors import NotFound, PermissionDenied
 from zhishui.kit.events import publish_on_commit
 from zhishui.kit.validators import MAX_ROW_ID, RowIdPath
 from zhishui.taxpayers.repository import TaxpayerRepository
@@ -244,15 +244,8 @@ def agent_settings(
     staff_id: RowIdPath, body: AgentSettingsIn, session: SessionDep, staff: Supervisor
 ) -> AgentOut:
     scope = center_scope(session, staff)
-    agent = AgentRepository(session).get(staff_id)
-    if agent is None or agent.org_unit_id not in scope.ids:
-        raise NotFound("坐席不存在")
-    skills = sorted({s.strip() for s in body.skills if s.strip()})
-    if any(len(s) > 32 for s in skills):
-        raise InvalidInput("skills", "每项技能不能超过 32 个字")
-    if not AgentRepository(session).configure(staff_id, capacity=body.capacity, skills=skills):
-        raise Conflict("该坐席手上的在办会话多于新的容量，请先转派或办结")
-    session.expire(agent)
+    skills = agent_admin.parse_skills(body.skills)
+    agent_admin.configure(session, scope.ids, staff_id, capacity=body.capacity, skills=skills)
     return _agent_out(session, staff_id, scope)
 
 

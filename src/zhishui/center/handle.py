@@ -132,6 +132,7 @@ def mark_handled(
     if request.channel is not Channel.ETAX:
         raise Conflict("只有网上办税（网办）请求可以标记已办理")
     if text.strip():
-        service.reply(session, request.id, text, by=by, now=now)
+        # The e-tax system takes no messages back from us: the result stays on the request.
+        service.add_note(session, request.id, f"办理结果：{text.strip()}", by=by, now=now)
     service.record_event(session, request.id, "网办事项已办理", now=now, author_id=by)
     return service.resolve(session, request.id, resolution="handled", by=by, now=now)

@@ -216,7 +216,9 @@ class RequestRepository(Repository[ServiceRequest]):
         assignee_id: int | None = None,
         unassigned: bool = False,
         channel: Channel | None = None,
+        conversations: bool = False,
     ) -> Select[Any]:
+        """The inbox's rows; `conversations` leaves out online submissions (a queue of their own)."""
         stmt = cast(
             "Select[Any]",
             select(ServiceRequest, ContactIdentity, Taxpayer.name, Staff.display_name)
@@ -231,6 +233,8 @@ class RequestRepository(Repository[ServiceRequest]):
             stmt = stmt.where(ServiceRequest.assignee_id.is_(None))
         if channel is not None:
             stmt = stmt.where(ServiceRequest.channel == channel)
+        if conversations:
+            stmt = stmt.where(ServiceRequest.channel != Channel.ETAX)
         return stmt
 
     def inbox(self, stmt: Select[Any], *, limit: int, before_id: int | None = None) -> list[InboxRow]:

@@ -59,6 +59,11 @@ DEFAULT_POLICIES = (
 )
 
 
+# Channels where the taxpayer can answer the rating prompt in the conversation itself. A call has
+# ended by the time it is resolved, and the e-tax system takes no messages back.
+RATED_ON_CHANNEL = frozenset({Channel.WECHAT, Channel.DINGTALK, Channel.WEB})
+
+
 class AlreadyReceived(Exception):
     """The channel's message id is stored already: the caller rolls back and acknowledges."""
 
@@ -236,6 +241,10 @@ def route(session: Session, request_id: int, *, now: dt.datetime) -> int | None:
     request = requests.get_or_404(request_id)
     if request.status is not RequestStatus.NEW or request.assignee_id is not None:
         return None
+    if request.channel is Channel.ETAX:
+        # Online submissions are pulled, not pushed: stations in back-office mode and agents take
+        # the one due first from the shared queue (center.etax.take_next).
+        return None
     agents = AgentRepository(session)
     loads = [
         policy.AgentLoad(
@@ -263,7 +272,9 @@ def route(session: Session, request_id: int, *, now: dt.datetime) -> int | None:
 def route_waiting(session: Session, center_id: int, *, now: dt.datetime, limit: int = 50) -> int:
     """Offer the oldest unassigned requests to whoever is free (an agent came back, a slot freed)."""
     requests = RequestRepository(session)
-    stmt = requests.inbox_select([center_id], statuses=[RequestStatus.NEW], unassigned=True)
+    stmt = requests.inbox_select(
+        [center_id], statuses=[RequestStatus.NEW], unassigned=True, conversations=True
+    )
     routed = 0
     for row in requests.inbox(stmt, limit=limit):
         if route(session, row.request.id, now=now) is None:
@@ -463,7 +474,7 @@ def resolve(
         raise Conflict("请求刚被他人改动，请刷新后重试")
     AgentRepository(session).release_slot(by)
     record_event(session, request.id, f"办结：{RESOLUTIONS[resolution]}", now=now, author_id=by)
-    if request.channel is not Channel.PHONE:
+    if request.channel in RATED_ON_CHANNEL:
         send(session, request, policy.RATING_PROMPT, by=None, now=now)
     announce(session, request, "resolved")
     route_waiting(session, request.org_unit_id, now=now)

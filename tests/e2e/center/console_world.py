@@ -25,7 +25,7 @@ from tests.e2e.helpers import csrf_from, login, make_client
 from tests.factories import PASSWORD, staff, unit
 from tests.integration.booking.booking_world import booking_world
 from zhishui.catalog.models import Matter
-from zhishui.center import service
+from zhishui.center import etax, service
 from zhishui.center.models import Channel, Presence
 from zhishui.center.repository import AgentRepository, IdentityRepository
 from zhishui.kit import csrf
@@ -89,8 +89,9 @@ class Console:
                 s, center_id=self.ids[center], message=message, now=self.clock.now()
             ).request_id
 
-    def etax(self, number: str, subject: str) -> int:
-        """An online submission to process (网办), as its own request."""
+    def etax(self, number: str, subject: str, *, taken_by: str | None = None) -> int:
+        """An online submission to process (网办), as its own request; taken from the queue by the
+        agent `taken_by` (the queue's next is the oldest due, so this one in a fresh world)."""
         with self.session() as s, s.begin():
             identity = IdentityRepository(s).seen(
                 self.ids["center_a"], Channel.ETAX, f"acct-{number}", now=self.clock.now()
@@ -98,7 +99,11 @@ class Console:
             request, _ = service.open_request(
                 s, self.ids["center_a"], Channel.ETAX, identity, subject, self.clock.now(), reference=number
             )
-            service.route(s, request.id, now=self.clock.now())
+            if taken_by is not None:
+                taken = etax.take_next(
+                    s, self.ids["center_a"], staff_id=self.ids[taken_by], now=self.clock.now()
+                )
+                assert taken is not None and taken.id == request.id
             return request.id
 
     def online_matter(self) -> str:
