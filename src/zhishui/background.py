@@ -66,6 +66,7 @@ class Background:
         from zhishui.booking.tasks import BookingLoop
         from zhishui.center.workorders.tasks import WorkOrderLoop
         from zhishui.hall.tasks import AutoModeLoop
+        from zhishui.insight.analytics.tasks import ExportLoop
 
         s, factory, clock = self.settings, self.session_factory, self.clock
         booking = BookingLoop(factory, clock, self.file_store, retention_days=s.prereview_retention_days)
@@ -78,6 +79,11 @@ class Background:
             ),
             ("booking", booking.run_forever, s.booking_interval_seconds),
             ("work-orders", WorkOrderLoop(factory, clock).run_forever, s.workorder_interval_seconds),
+            (
+                "analytics-export",
+                ExportLoop(factory, clock, s.data_dir, s.secret_key).run_forever,
+                s.analytics_export_interval_seconds,
+            ),
         ]
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:

@@ -25,6 +25,7 @@ def _register_domain_commands() -> None:
     from zhishui.center.knowledge.cli import kb_cli
     from zhishui.center.simulate_cli import center_cli
     from zhishui.identity.cli import staff_cli
+    from zhishui.insight.analytics.cli import insight_cli
     from zhishui.planning.simulate_cli import simulate_cli
     from zhishui.planning.staffing_cli import staffing_cli
     from zhishui.workdays.cli import calendar_cli
@@ -33,6 +34,7 @@ def _register_domain_commands() -> None:
     app.add_typer(kb_cli, name="kb", help="The center's knowledge base (知识库).")
     app.add_typer(center_cli, name="center", help="The smart tax center (智税中心): demo channel traffic.")
     app.add_typer(staff_cli, name="staff", help="Staff accounts.")
+    app.add_typer(insight_cli, name="insight", help="Insight (数据分析): history snapshots and heavy analyses.")
     app.add_typer(calendar_cli, name="calendar", help="The working-day calendar (工作日历).")
     app.add_typer(
         simulate_cli, name="simulate", help="Simulate the hall (仿真): scenarios, comparisons, calibration."

@@ -95,6 +95,8 @@ class Settings(BaseSettings):
     dingtalk_app_key: str = ""
     dingtalk_robot_code: str = ""
     workorder_interval_seconds: float = 60.0  # how often work-order reminders and escalations are seen to
+    # How often the worker writes the history snapshots for the heavy analyses (insight.analytics).
+    analytics_export_interval_seconds: float = 3600.0
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:

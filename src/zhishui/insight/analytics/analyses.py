@@ -42,12 +42,12 @@ class RepeatVisitor:
     could be done online. `last_visit_id` leads back to the live rows (and the phone) for outreach."""
 
     taxpayer_id: int | None
-    phone_hash: str | None
+    phone_key: int | None  # policy.phone_key of the phone, when the visits named no taxpayer
     visits: int
     first_visit: dt.date
     last_visit: dt.date
     last_visit_id: int
-    hall_ids: tuple[int, ...]
+    last_hall_id: int
     matters: tuple[MatterCount, ...]
     reasons: tuple[ReasonCount, ...]
 
@@ -112,19 +112,19 @@ def repeat_visitors(
         out.append(
             RepeatVisitor(
                 taxpayer_id=r["taxpayer_id"],
-                phone_hash=r["phone_hash"],
+                phone_key=r["phone_key"],
                 visits=r["visits"],
                 first_visit=r["first_visit"],
                 last_visit=r["last_visit"],
                 last_visit_id=r["last_visit_id"],
-                hall_ids=tuple(r["hall_ids"]),
+                last_hall_id=r["last_hall_id"],
                 matters=tuple(
                     MatterCount(m["matter_id"], *names.get(m["matter_id"], ("", "")), m["visits"])
-                    for m in r["matters"] or ()
+                    for m in sorted(r["matters"] or (), key=lambda m: (-m["visits"], m["matter_id"]))
                 ),
                 reasons=tuple(
                     ReasonCount(x["reason"], OFFLINE_REASONS.get(x["reason"], x["reason"]), x["visits"])
-                    for x in r["reasons"]
+                    for x in sorted(r["reasons"], key=lambda x: (-x["visits"], x["reason"]))
                 ),
             )
         )

@@ -30,7 +30,7 @@ VISITS = pa.schema(
         ("visit_id", pa.int64()),
         ("hall_id", pa.int32()),
         ("taxpayer_id", pa.int64()),
-        ("phone_hash", pa.string()),
+        ("phone_key", pa.int64()),  # policy.phone_key: negative, never a taxpayer id
         ("zone", pa.string()),
         ("status", pa.string()),
         ("offline_reason", pa.string()),
@@ -66,7 +66,7 @@ BOOKINGS = pa.schema(
         ("hall_id", pa.int32()),
         ("matter_id", pa.int32()),
         ("taxpayer_id", pa.int64()),
-        ("phone_hash", pa.string()),
+        ("phone_key", pa.int64()),  # policy.phone_key: negative, never a taxpayer id
         ("status", pa.string()),
         ("created_at", UTC_TS),
         ("checked_in_at", UTC_TS),

@@ -1,16 +1,19 @@
 """The heavy analyses as DuckDB SQL over the history snapshots (layout.py). Results come back as Arrow
 tables; `analyses.py` turns them into rows for callers, the bench times them as they are.
 
-Definitions (the same as the live metrics: docs/metrics.md):
+Definitions: the hall figures are the live metrics' own (docs/metrics.md, insight.metrics_policy), so
+a month here and the same month on the big screen agree:
 - a visit belongs to the hall and the local month it arrived in, even when it finished after midnight;
 - visits: every arrival at a hall, whatever became of it (finished, left, no-show, guided online);
 - tickets: the studio tickets those visits took (an escalation to a ticket counts; a transfer does not
-  issue a new one);
+  issue a new one), in the month of the visit's arrival (= the ticket's queued_at, metrics_policy);
 - ticketless share: visits finished without ever taking a ticket ÷ visits;
 - time in hall: finished_at − arrived_at of finished visits, in minutes; the mean and the 90th
-  percentile by linear interpolation between closest ranks (`quantile_cont`);
-- online-guided share: visits triage sent home with the online guide (zone "online") ÷ visits.
-- repeat visitor: a taxpayer (or, for visits with no taxpayer, a phone) with `min_visits` or more
+  percentile by nearest rank, the value at position ⌈0.9·n⌉ of the sorted values (metrics_policy.p90;
+  DuckDB's `quantile_disc`);
+- online-guided share: visits triage sent home with the online guide (zone "online",
+  metrics_policy.guided_online) ÷ visits.
+- repeat visitor: a taxpayer (or, for visits with no taxpayer, a phone: its key, policy.phone_key) with `min_visits` or more
   visits in the window that included at least one matter that could have been done online or
   remotely (policy.online_capable); visits with neither a taxpayer nor a phone cannot be told apart
   and are left out.
@@ -64,6 +67,10 @@ def _hall_filter(hall_ids: Sequence[int] | None) -> str:
     return f" AND hall_id IN ({ids})"
 
 
+def online_matter_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
+    return [int(r[0]) for r in con.execute("SELECT matter_id FROM matters WHERE online_capable").fetchall()]
+
+
 def repeat_visitors(
     con: duckdb.DuckDBPyConnection,
     *,
@@ -72,53 +79,50 @@ def repeat_visitors(
     min_visits: int,
     hall_ids: Sequence[int] | None = None,
 ) -> pa.Table:
-    """One row per repeat visitor: taxpayer_id or phone_hash (the other null), visits, first and last
-    visit date, the last visit's id, halls, and `matters` / `reasons` as lists of {key, visits}."""
+    """One row per repeat visitor: taxpayer_id or phone_key (the other null), visits, first and last
+    visit date, the last visit's id and hall, and `matters` / `reasons` as lists of {key, visits}
+    (unordered: callers sort what they show)."""
+    # The online-capable ids as a literal list (integers read from the catalog): a constant the
+    # per-row test compares against, where a subquery would be joined in for every chunk.
+    online = "(" + (", ".join(str(i) for i in online_matter_ids(con)) or "NULL") + ")"
+    # Who a visit counts for, in one integer: the taxpayer, or the phone's key (negative) when the
+    # visit named no taxpayer.
     sql = f"""
-    WITH online AS (SELECT list(matter_id) AS ids FROM matters WHERE online_capable),
-    v AS (
-        SELECT visit_id, hall_id, taxpayer_id,
-               CASE WHEN taxpayer_id IS NULL THEN phone_hash END AS phone_hash,
-               offline_reason, local_date, matter_ids
+    WITH v AS (
+        SELECT visit_id, hall_id, coalesce(taxpayer_id, phone_key) AS person, offline_reason, local_date,
+               arrived_at, matter_ids
         FROM visits
         WHERE local_date BETWEEN $since AND $until
-          AND (taxpayer_id IS NOT NULL OR phone_hash IS NOT NULL){_hall_filter(hall_ids)}
-          AND list_has_any(matter_ids, (SELECT ids FROM online))
+          AND (taxpayer_id IS NOT NULL OR phone_key IS NOT NULL){_hall_filter(hall_ids)}
+          AND list_bool_or(list_transform(matter_ids, lambda m: m IN {online}))
     ),
     people AS (
-        SELECT taxpayer_id, phone_hash, count(*) AS visits, min(local_date) AS first_visit,
-               max(local_date) AS last_visit, arg_max(visit_id, (local_date, visit_id)) AS last_visit_id,
-               list(DISTINCT hall_id ORDER BY hall_id) AS hall_ids
-        FROM v GROUP BY taxpayer_id, phone_hash HAVING count(*) >= $min_visits
+        SELECT person, count(*) AS visits, min(local_date) AS first_visit, max(local_date) AS last_visit,
+               arg_max(visit_id, arrived_at) AS last_visit_id, arg_max(hall_id, arrived_at) AS last_hall_id
+        FROM v GROUP BY person HAVING count(*) >= $min_visits
     ),
-    mine AS (SELECT v.* FROM v SEMI JOIN people p
-             ON v.taxpayer_id IS NOT DISTINCT FROM p.taxpayer_id
-            AND v.phone_hash IS NOT DISTINCT FROM p.phone_hash),
-    by_matter AS (
-        SELECT taxpayer_id, phone_hash, matter_id, count(*) AS n
-        FROM (SELECT taxpayer_id, phone_hash, unnest(matter_ids) AS matter_id FROM mine)
-        WHERE matter_id IN (SELECT unnest(ids) FROM online)
+    mine AS (SELECT v.* FROM v SEMI JOIN people p USING (person)),
+    matters_of AS (
+        SELECT person, list({{'matter_id': matter_id, 'visits': n}}) AS matters
+        FROM (SELECT person, matter_id, count(*) AS n
+              FROM (SELECT person, unnest(matter_ids) AS matter_id FROM mine)
+              WHERE matter_id IN {online} GROUP BY ALL)
         GROUP BY ALL
     ),
-    matters_of AS (
-        SELECT taxpayer_id, phone_hash,
-               list({{'matter_id': matter_id, 'visits': n}} ORDER BY n DESC, matter_id) AS matters
-        FROM by_matter GROUP BY ALL
-    ),
     reasons_of AS (
-        SELECT taxpayer_id, phone_hash,
-               list({{'reason': offline_reason, 'visits': n}} ORDER BY n DESC, offline_reason) AS reasons
-        FROM (SELECT taxpayer_id, phone_hash, offline_reason, count(*) AS n FROM mine
+        SELECT person, list({{'reason': offline_reason, 'visits': n}}) AS reasons
+        FROM (SELECT person, offline_reason, count(*) AS n FROM mine
               WHERE offline_reason IS NOT NULL GROUP BY ALL)
         GROUP BY ALL
     )
-    SELECT p.*, m.matters, coalesce(r.reasons, []) AS reasons
+    SELECT CASE WHEN p.person > 0 THEN p.person END AS taxpayer_id,
+           CASE WHEN p.person < 0 THEN p.person END AS phone_key,
+           p.visits, p.first_visit, p.last_visit, p.last_visit_id, p.last_hall_id, m.matters,
+           coalesce(r.reasons, []) AS reasons
     FROM people p
-    LEFT JOIN matters_of m ON p.taxpayer_id IS NOT DISTINCT FROM m.taxpayer_id
-                          AND p.phone_hash IS NOT DISTINCT FROM m.phone_hash
-    LEFT JOIN reasons_of r ON p.taxpayer_id IS NOT DISTINCT FROM r.taxpayer_id
-                          AND p.phone_hash IS NOT DISTINCT FROM r.phone_hash
-    ORDER BY p.visits DESC, p.last_visit DESC, p.taxpayer_id NULLS LAST, p.phone_hash
+    LEFT JOIN matters_of m USING (person)
+    LEFT JOIN reasons_of r USING (person)
+    ORDER BY p.visits DESC, p.last_visit DESC, p.person DESC
     """
     return con.sql(sql, params={"since": since, "until": until, "min_visits": min_visits}).to_arrow_table()
 
@@ -139,7 +143,7 @@ def monthly_kpis(
            count(*) FILTER (WHERE status = 'finished' AND tickets = 0) AS ticketless,
            count(minutes) AS finished,
            avg(minutes) AS time_in_hall_mean,
-           quantile_cont(minutes, 0.9) AS time_in_hall_p90,
+           quantile_disc(minutes, 0.9) AS time_in_hall_p90,
            count(*) FILTER (WHERE zone = 'online') AS online_guided,
            count(*) FILTER (WHERE status = 'finished' AND tickets = 0) / count(*) AS ticketless_share,
            count(*) FILTER (WHERE zone = 'online') / count(*) AS online_guided_share

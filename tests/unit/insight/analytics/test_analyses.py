@@ -12,6 +12,7 @@ from zhishui.insight.analytics import monthly_kpis, offline_reasons, repeat_visi
 
 AS_OF = dt.date(2026, 11, 30)  # window: 1 Dec 2025 – 30 Nov 2026
 D = dt.date
+P_AAA, P_BBB = -7, -9  # phone keys (policy.phone_key: negative)
 
 
 @pytest.fixture
@@ -19,10 +20,10 @@ def people(tmp_path: Path) -> Path:
     write_snapshots(
         tmp_path,
         [
-            # Taxpayer 100: three online-capable visits in the window (one also gave phone p-bbb), a
+            # Taxpayer 100: three online-capable visits in the window (one also gave phone P_BBB), a
             # studio-only visit (does not count) and one the day before the window opens.
             visit(1, D(2026, 1, 5), taxpayer=100, reason="not_aware"),
-            visit(2, D(2026, 3, 9), taxpayer=100, phone="p-bbb", reason="not_aware"),
+            visit(2, D(2026, 3, 9), taxpayer=100, phone=P_BBB, reason="not_aware"),
             visit(3, D(2026, 11, 27), taxpayer=100, matters=(1, 4), reason="no_skills"),
             visit(4, D(2026, 6, 1), taxpayer=100, matters=(4,), zone="studio", tickets=1),
             visit(5, D(2025, 11, 30), taxpayer=100),
@@ -33,12 +34,12 @@ def people(tmp_path: Path) -> Path:
             visit(8, D(2026, 5, 2), taxpayer=200, matters=(5,), zone="quick"),
             # A phone with no taxpayer: three visits, three different online-capable matters (the
             # studio matter on the first is not listed).
-            visit(9, D(2026, 7, 1), phone="p-aaa", matters=(1, 4)),
-            visit(10, D(2026, 8, 1), phone="p-aaa", matters=(3,), zone="quick"),
-            visit(11, D(2026, 10, 1), phone="p-aaa", matters=(2,), reason="system_error"),
-            # Phone p-bbb alone: two visits (the third was the taxpayer's).
-            visit(12, D(2026, 7, 2), phone="p-bbb"),
-            visit(13, D(2026, 7, 3), phone="p-bbb"),
+            visit(9, D(2026, 7, 1), phone=P_AAA, matters=(1, 4)),
+            visit(10, D(2026, 8, 1), phone=P_AAA, matters=(3,), zone="quick"),
+            visit(11, D(2026, 10, 1), phone=P_AAA, matters=(2,), reason="system_error"),
+            # Phone P_BBB alone: two visits (the third was the taxpayer's).
+            visit(12, D(2026, 7, 2), phone=P_BBB),
+            visit(13, D(2026, 7, 3), phone=P_BBB),
             # Nobody named: cannot be told apart, left out however many.
             visit(14, D(2026, 7, 4)),
             visit(15, D(2026, 7, 5)),
@@ -57,9 +58,9 @@ def test_repeat_visitors_are_taxpayers_or_phones_with_n_online_capable_visits_in
 ) -> None:
     found = repeat_visitors(people, as_of=AS_OF, min_visits=3)
 
-    assert [(p.taxpayer_id, p.phone_hash, p.visits) for p in found] == [
+    assert [(p.taxpayer_id, p.phone_key, p.visits) for p in found] == [
         (100, None, 3),  # last visit 27 Nov
-        (None, "p-aaa", 3),  # last visit 1 Oct
+        (None, P_AAA, 3),  # last visit 1 Oct
         (300, None, 3),  # last visit 3 Sep
     ]
     first = found[0]
@@ -76,7 +77,7 @@ def test_repeat_visitors_are_taxpayers_or_phones_with_n_online_capable_visits_in
         ("SELF-RFD-01", 1),
     ]
     assert [(r.reason, r.visits) for r in phone.reasons] == [("system_error", 1)]
-    assert found[2].hall_ids == (10, 11)
+    assert (found[2].last_visit_id, found[2].last_hall_id) == (19, 11)
 
 
 def test_a_taxpayer_just_under_n_is_not_a_repeat_visitor_and_is_one_at_n_minus_one(people: Path) -> None:
@@ -87,7 +88,7 @@ def test_a_taxpayer_just_under_n_is_not_a_repeat_visitor_and_is_one_at_n_minus_o
 
 def test_a_phone_counts_only_the_visits_that_named_no_taxpayer(people: Path) -> None:
     two = repeat_visitors(people, as_of=AS_OF, min_visits=2)
-    assert ("p-bbb", 2) in {(p.phone_hash, p.visits) for p in two}
+    assert (P_BBB, 2) in {(p.phone_key, p.visits) for p in two}
 
 
 def test_the_window_is_the_twelve_months_up_to_as_of(people: Path) -> None:
@@ -97,7 +98,7 @@ def test_the_window_is_the_twelve_months_up_to_as_of(people: Path) -> None:
     assert (first.first_visit, first.last_visit) == (D(2025, 11, 30), D(2026, 3, 9))
     # Six months up to 30 Nov (1 Jun – 30 Nov): taxpayer 100 has one online-capable visit left.
     six = repeat_visitors(people, as_of=AS_OF, months=6)
-    assert [(p.taxpayer_id, p.phone_hash, p.visits) for p in six] == [(None, "p-aaa", 3), (300, None, 3)]
+    assert [(p.taxpayer_id, p.phone_key, p.visits) for p in six] == [(None, P_AAA, 3), (300, None, 3)]
 
 
 def test_halls_outside_the_callers_scope_are_not_counted(people: Path) -> None:
@@ -135,8 +136,8 @@ def test_monthly_kpis_count_a_visit_in_the_month_and_hall_it_arrived_in(tmp_path
     assert nov.ticketless_share == pytest.approx(3 / 5)
     assert nov.online_guided_share == pytest.approx(1 / 5)
     assert nov.time_in_hall_mean == pytest.approx((10 + 40 + 2 + 30) / 4)
-    # Sorted 2, 10, 30, 40: rank 0.9 × 3 = 2.7 → 30 + 0.7 × (40 − 30).
-    assert nov.time_in_hall_p90 == pytest.approx(37.0)
+    # Nearest rank, as docs/metrics.md: sorted 2, 10, 30, 40, position ⌈0.9 × 4⌉ = 4.
+    assert nov.time_in_hall_p90 == pytest.approx(40.0)
     assert nov.hall_name == "青溪办税服务厅"
     dec = rows[(10, "2026-12")]
     assert (dec.visits, dec.time_in_hall_mean) == (1, pytest.approx(5.0))
