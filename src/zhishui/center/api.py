@@ -14,7 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
-from zhishui.center import agent_admin, handle, service
+from zhishui.center import agent_admin, etax, handle, service
 from zhishui.center import console_views as views
 from zhishui.center.console_scope import CenterScope, bureau_scope, center_scope
 from zhishui.center.models import Channel, ExpertConsultation, Presence, ServiceRequest
@@ -37,6 +37,7 @@ from zhishui.center.schemas import (
     PresenceIn,
     RequestDetailOut,
     ResolveIn,
+    TakenOut,
     TextIn,
     TransferIn,
 )
@@ -222,6 +223,16 @@ def mark_handled(
     _, request = request_of(session, staff, request_id)
     done = handle.mark_handled(session, request.id, text=body.text, by=staff.id, now=clock.now())
     return HandleOut(request_id=done.id, status=done.status, message="已标记办理并办结")
+
+
+@router.post("/etax/next", summary="从网办队列取下一件（时限最近的先办）")
+def take_next_submission(session: SessionDep, clock: ClockDep, staff: Agent) -> TakenOut:
+    """The same shared queue hall stations in back-office mode take from: never one item twice."""
+    scope = center_scope(session, staff)
+    taken = etax.take_next(session, scope.home.id, staff_id=staff.id, now=clock.now(), where="智税中心")
+    if taken is None:
+        return TakenOut(request_id=None, message="网办队列中暂无待办业务")
+    return TakenOut(request_id=taken.id, message=f"已取到网办业务：{taken.subject}")
 
 
 # --- agents ---------------------------------------------------------------------------------------

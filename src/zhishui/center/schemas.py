@@ -200,6 +200,11 @@ class ActionOut(BaseModel):
     message: str
 
 
+class TakenOut(BaseModel):
+    request_id: int | None = Field(description="取到的请求；队列为空时为空")
+    message: str
+
+
 # --- consult and handle ---------------------------------------------------------------------------
 
 

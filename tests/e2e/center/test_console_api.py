@@ -472,3 +472,21 @@ def test_the_inbox_and_the_detail_take_the_same_queries_however_busy(console: Co
         assert len(console.client.get(f"/api/v1/center/requests/{request_id}").json()["thread"]) == 32
     assert len(busy_inbox) == len(quiet_inbox) == INBOX_QUERIES, busy_inbox
     assert len(busy_detail) == len(quiet_detail) == DETAIL_QUERIES, busy_detail
+
+
+def test_an_agent_takes_the_next_online_submission_from_the_shared_queue(console: Console) -> None:
+    first = console.etax("WB20261130011", "变更登记申请")
+    second = console.etax("WB20261130012", "注销登记申请")
+    console.sign_in("zuoxi.a1")
+    taken = console.post("/api/v1/center/etax/next")
+    assert taken.status_code == 200 and taken.json()["request_id"] == first
+    assert _request(console, first).assignee_id == console.ids["zuoxi.a1"]
+    again = console.post("/api/v1/center/etax/next").json()
+    assert again["request_id"] == second
+    empty = console.post("/api/v1/center/etax/next")
+    assert empty.status_code == 200 and empty.json() == {
+        "request_id": None,
+        "message": "网办队列中暂无待办业务",
+    }
+    with console.session() as s:
+        assert s.get(AgentState, console.ids["zuoxi.a1"]).active == 2  # type: ignore[union-attr]

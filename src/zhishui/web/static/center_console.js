@@ -168,7 +168,11 @@
       } else if (target.hasAttribute("data-api")) {
         var body = JSON.parse(target.getAttribute("data-body") || "{}");
         target.disabled = true;
-        api(target.getAttribute("data-api"), "POST", body).then(function (r) { target.disabled = false; after(r); });
+        api(target.getAttribute("data-api"), "POST", body).then(function (r) {
+          target.disabled = false;
+          after(r);
+          if (r.ok && r.data.request_id && target.hasAttribute("data-open-result")) { open(r.data.request_id); }
+        });
       } else if (target.hasAttribute("data-insert")) {
         insertReply(target.getAttribute("data-insert"));
       } else if (target.hasAttribute("data-booking-open")) {
