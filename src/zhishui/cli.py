@@ -182,10 +182,10 @@ def demo(
     port: int = typer.Option(8000, help="Port to serve on."),
     no_serve: bool = typer.Option(False, "--no-serve", help="Build the demo database and stop."),
     traffic: float = typer.Option(
-        0.0,
+        2.0,
         "--traffic",
         min=0.0,
-        help="Simulated channel contacts a minute into the center's inbox (0: none).",
+        help="Simulated channel contacts a minute into the center's inbox, so it is alive (0: none).",
     ),
 ) -> None:
     """A fresh demo database (data/demo.db) with the demo county, then serve it."""
