@@ -13,12 +13,15 @@ from sqlalchemy.orm import Session
 from zhishui.identity.deps import require
 from zhishui.identity.policy import Permission
 from zhishui.identity.principal import StaffPrincipal
+from zhishui.kit.clock import Clock
 from zhishui.org.models import OrgUnit, UnitKind
 from zhishui.org.repository import OrgUnitRepository
+from zhishui.planning import whatif
 from zhishui.planning.errors import PlanningInputError
 from zhishui.planning.profiles import format_profile, parse_profile
 from zhishui.planning.staffing import STUDIO, PeriodPlan, plan_for
 from zhishui.planning.staffing_service import recorded_history
+from zhishui.planning.whatif_service import baseline_for, compare
 from zhishui.web.deps import ClockDep, SessionDep, TemplatesDep
 
 router = APIRouter(prefix="/planning", include_in_schema=False)
@@ -34,6 +37,8 @@ FIELDS: dict[str, tuple[str, float, float, float]] = {
     "max_occupancy": ("最高占用率（%）", STUDIO.max_occupancy * 100, 1, 100),
     "shrinkage": ("缺勤率（%）", STUDIO.shrinkage * 100, 0, 95),
 }
+# The plan's own fields a what-if submission carries along, so the plan above stays as it was.
+CARRIED = ("weekday", "first_hour", "profile")
 # A formula's parameter → the form field a planner typed it in.
 PARAMETER_FIELDS = {
     "aht": "aht",
@@ -104,12 +109,25 @@ def staffing_page(
         "chart": None,
         "history": None,
         "manual": False,
+        "baseline": None,
     }
-    if hall is None:
-        return templates.TemplateResponse(
-            request, "planning/staffing.html", context, status_code=422 if errors else 200
+    status = 422 if errors else 200
+    if hall is not None:
+        status = max(
+            _plan(context, session, clock, hall, form, errors), _what_if(context, session, clock, hall, form)
         )
+    return templates.TemplateResponse(request, "planning/staffing.html", context, status_code=status)
 
+
+def _plan(
+    context: dict[str, Any],
+    session: Session,
+    clock: Clock,
+    hall: OrgUnit,
+    form: Mapping[str, str],
+    errors: list[str],
+) -> int:
+    """The staffing plan into the page's context; the status it asks for."""
     values = {name: _number(form, name, errors) for name in FIELDS}
     weekday_raw = (form.get("weekday") or "").strip()
     weekday = int(weekday_raw) if weekday_raw in {str(d) for d in range(7)} else None
@@ -138,9 +156,7 @@ def staffing_page(
             (first_hour_raw, form["profile"]) if manual and form.get("profile") else (first, text)
         )
     if errors or arrivals is None:
-        return templates.TemplateResponse(
-            request, "planning/staffing.html", context, status_code=422 if errors else 200
-        )
+        return 422 if errors else 200
     try:
         preset = dataclasses.replace(
             STUDIO,
@@ -153,12 +169,38 @@ def staffing_page(
         plans = plan_for(preset, arrivals)
     except PlanningInputError as exc:
         errors.append(_field_message(exc))
-        return templates.TemplateResponse(request, "planning/staffing.html", context, status_code=422)
+        return 422
     context["plans"] = [p for p in plans if p.arrivals > 0 or p.agents > 0]
     context["chart"] = _chart(plans)
     context["peak"] = max((p.agents_with_shrinkage for p in plans), default=0)
     context["staff_hours"] = sum(p.agents_with_shrinkage for p in plans)
-    return templates.TemplateResponse(request, "planning/staffing.html", context)
+    return 200
+
+
+def _what_if(
+    context: dict[str, Any], session: Session, clock: Clock, hall: OrgUnit, form: Mapping[str, str]
+) -> int:
+    """The hall's baseline scenario and the what-if form; with `whatif` in the query, both simulated
+    and compared. The route is a plain `def`, so FastAPI runs it, simulation and all, in a worker
+    thread: the event loop keeps serving other requests meanwhile."""
+    baseline = baseline_for(session, hall.id, hall.name, clock.now())
+    context["baseline"] = baseline
+    context["whatif_fields"] = whatif.FIELDS
+    context["roster_field"] = (whatif.ROSTER_FIELD, whatif.ROSTER_LABEL)
+    shown = whatif.defaults(baseline.scenario)
+    shown.update({k: v for k, v in form.items() if k in shown})
+    context["whatif_form"] = shown
+    context["carried"] = {k: v for k, v in form.items() if k in FIELDS or k in CARRIED}
+    if not form.get("whatif"):
+        return 200
+    change, problems = whatif.read_form(form, baseline.scenario)
+    if problems:
+        context["whatif_errors"] = problems
+        return 422
+    result = compare(baseline.scenario, whatif.apply(baseline.scenario, change))
+    context["comparison"] = result
+    context["whatif_chart"] = whatif.chart(result.rows)
+    return 200
 
 
 def _field_message(exc: PlanningInputError) -> str:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from zhishui.hall.models import Ticket
+from zhishui.hall.models import HallSettings, Ticket
 
 
 class StaffingHistoryRepository:
@@ -38,3 +38,15 @@ class StaffingHistoryRepository:
             Ticket.finished_at < until,
         )
         return [(start, end) for start, end in self.session.execute(stmt).all() if start and end]
+
+
+class HallSettingsReader:
+    """The hall's own auto-mode thresholds, read only (a hall without a settings row has the defaults)."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+
+    def of_hall(self, hall_id: int) -> HallSettings | None:
+        return self.session.execute(
+            select(HallSettings).where(HallSettings.hall_id == hall_id)
+        ).scalar_one_or_none()
