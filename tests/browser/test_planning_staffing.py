@@ -48,3 +48,34 @@ def test_the_hourly_plan_is_drawn_without_script_errors(
     assert str(drawn["rostered"][0]) == first_row.locator("td").nth(4).inner_text()
     shot(page, "planning-staffing")
     assert problems == []
+
+
+def test_a_what_if_is_simulated_and_charted_beside_the_baseline(
+    planner: tuple[Page, list[str]], hall_server: HallServer
+) -> None:
+    page, problems = planner
+    page.goto(f"{hall_server.url}/planning?hall={hall_server.hall_id}")
+    expect(page.get_by_role("heading", name="假设分析 · 仿真对比")).to_be_visible()
+    expect(page.get_by_text("不足以校准")).to_be_visible()  # a fresh hall: the shipped scenario, said so
+    page.get_by_label("工位增减（个）").fill("2")
+    page.get_by_label("预约占比（%）").fill("50")
+    page.get_by_role("button", name="仿真对比").click()
+    table = page.locator("#whatif-table")
+    expect(table).to_be_visible(timeout=90_000)  # twenty replications each side, on a busy machine
+    expect(page.get_by_label("工位增减（个）")).to_have_value("2")  # the form keeps what was asked
+    first = table.locator("tbody tr").first
+    expect(first.locator("td").first).to_have_text("平均在厅时间（分钟）")
+    expect(page.locator("#whatif-chart canvas").first).to_be_visible()
+    drawn = page.evaluate(
+        """() => {
+            const chart = echarts.getInstanceByDom(document.getElementById("whatif-chart"));
+            const option = chart.getOption();
+            return {labels: option.xAxis[0].data, baseline: option.series[0].data, whatif: option.series[1].data};
+        }"""
+    )
+    assert drawn["labels"][0] == "平均在厅时间"
+    baseline_cell = first.locator("td").nth(1).inner_text()
+    assert abs(float(baseline_cell.split(" ± ")[0]) - drawn["baseline"][0]) <= 0.051  # the bar is the cell
+    assert len(drawn["whatif"]) == len(drawn["labels"])
+    shot(page, "planning-whatif")
+    assert problems == []
