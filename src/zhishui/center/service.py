@@ -343,24 +343,39 @@ def set_presence(
 # --- answering -------------------------------------------------------------------------------------
 
 
+def _append(
+    session: Session,
+    request: ServiceRequest,
+    direction: Direction,
+    body: str,
+    *,
+    kind: str = "text",
+    author_id: int | None,
+    now: dt.datetime,
+) -> RequestMessage:
+    """A message on the request's thread, written by us (inbound messages come through ingest)."""
+    message = RequestMessage(
+        request_id=request.id,
+        direction=direction,
+        channel=request.channel,
+        kind=kind,
+        body=body,
+        media_ref="",
+        author_id=author_id,
+        created_at=now,
+        delivery_error="",
+    )
+    session.add(message)
+    session.flush()
+    return message
+
+
 def record_event(
     session: Session, request_id: int, text: str, *, now: dt.datetime, author_id: int | None
 ) -> None:
     request = session.get(ServiceRequest, request_id)
     assert request is not None
-    session.add(
-        RequestMessage(
-            request_id=request_id,
-            direction=Direction.EVENT,
-            channel=request.channel,
-            kind="event",
-            body=text,
-            media_ref="",
-            author_id=author_id,
-            created_at=now,
-            delivery_error="",
-        )
-    )
+    _append(session, request, Direction.EVENT, text, kind="event", author_id=author_id, now=now)
 
 
 def send(
@@ -373,19 +388,7 @@ def send(
     too_long = policy.reply_too_long(request.channel.value, text)
     if too_long:
         raise InvalidInput("text", too_long)
-    message = RequestMessage(
-        request_id=request.id,
-        direction=Direction.OUTBOUND,
-        channel=request.channel,
-        kind="text",
-        body=text,
-        media_ref="",
-        author_id=by,
-        created_at=now,
-        delivery_error="",
-    )
-    session.add(message)
-    session.flush()
+    message = _append(session, request, Direction.OUTBOUND, text, author_id=by, now=now)
     identity = session.get(ContactIdentity, request.identity_id)
     assert identity is not None
     enqueue(
@@ -429,19 +432,7 @@ def add_note(session: Session, request_id: int, text: str, *, by: int, now: dt.d
         raise InvalidInput("text", "备注不能为空")
     if len(text) > policy.REPLY_MAX:
         raise InvalidInput("text", f"备注不能超过 {policy.REPLY_MAX} 字")
-    note = RequestMessage(
-        request_id=request.id,
-        direction=Direction.NOTE,
-        channel=request.channel,
-        kind="text",
-        body=text,
-        media_ref="",
-        author_id=by,
-        created_at=now,
-        delivery_error="",
-    )
-    session.add(note)
-    session.flush()
+    note = _append(session, request, Direction.NOTE, text, author_id=by, now=now)
     announce(session, request, "note")
     return note
 
@@ -611,19 +602,7 @@ def answer_consultation(
         raise Conflict("该咨询已答复，或已由其他专家认领")
     requests = RequestRepository(session)
     request = requests.get_or_404(consultation.request_id)
-    session.add(
-        RequestMessage(
-            request_id=request.id,
-            direction=Direction.NOTE,
-            channel=request.channel,
-            kind="expert",
-            body=text,
-            media_ref="",
-            author_id=expert_id,
-            created_at=now,
-            delivery_error="",
-        )
-    )
+    _append(session, request, Direction.NOTE, text, kind="expert", author_id=expert_id, now=now)
     if request.status is RequestStatus.PENDING:
         requests.change(request.id, request.version, status=RequestStatus.ASSIGNED)
     announce(session, request, "expert_answer", consultation_id=consultation.id)
