@@ -40,6 +40,7 @@ from zhishui.hall.models import (
 )
 from zhishui.identity.models import LoginAttempt, OtpCode, RolePermission, Staff, StaffRole, WebSession
 from zhishui.insight.outreach.models import CallbackTask, CampaignMember, FollowUpCase, OutreachCampaign
+from zhishui.insight.warnings.models import WarningEvent, WarningRow, WarningRule
 from zhishui.kit.db import Base
 from zhishui.notify.models import OutboxMessage
 from zhishui.org.models import OrgUnit, service_point_matter
@@ -99,6 +100,9 @@ __all__ = [
     "Visit",
     "VisitMatter",
     "VisitStep",
+    "WarningEvent",
+    "WarningRow",
+    "WarningRule",
     "WebSession",
     "WorkOrder",
     "WorkOrderContact",
