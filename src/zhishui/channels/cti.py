@@ -13,26 +13,18 @@ There is no one national CTI format, so this is the contract we offer the bureau
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import json
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from zhishui.channels.signed_json import SignedJsonCallbacks
 from zhishui.channels.webhooks import (
     DEFAULT_MAX_BODY,
     DEFAULT_WINDOW,
     MalformedCallback,
-    Outcome,
     ReplayCache,
-    check_size,
-    check_window,
-    dedupe,
     parse_epoch,
-    replay_ttl,
-    require_signature,
 )
 from zhishui.kit.clock import Clock
 
@@ -69,10 +61,6 @@ class CallEvent:
         # A transferred call is answered once per agent, so the agent is part of an answer's key.
         suffix = f":{self.agent}" if self.kind is CallEventKind.ANSWER else ""
         return f"cti:{self.call_id}:{self.kind.value}{suffix}"
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
 
 
 def _text(body: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None) -> str:
@@ -122,7 +110,7 @@ def parse_event(body: dict[str, Any]) -> CallEvent:
     )
 
 
-class CtiCallbacks:
+class CtiCallbacks(SignedJsonCallbacks[CallEvent]):
     def __init__(
         self,
         secret: str,
@@ -132,27 +120,12 @@ class CtiCallbacks:
         window: dt.timedelta = DEFAULT_WINDOW,
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
-        if len(secret) < 16:
-            raise ValueError("the CTI shared secret must be at least 16 characters")
-        self._secret = secret
-        self._clock = clock
-        self._replay = replay
-        self._window = window
-        self._max_body = max_body
-
-    def receive(self, body: bytes, *, timestamp: str | None, signature: str | None) -> Outcome[CallEvent]:
-        check_size(CHANNEL, body, self._max_body)
-        sent_at = parse_epoch(CHANNEL, timestamp)
-        assert timestamp is not None
-        require_signature(
-            CHANNEL, sign(self._secret, timestamp.strip(), body), (signature or "").lower() or None
+        super().__init__(
+            CHANNEL,
+            secret,
+            lambda body, _today: parse_event(body),
+            clock=clock,
+            replay=replay,
+            window=window,
+            max_body=max_body,
         )
-        check_window(CHANNEL, sent_at, self._clock, self._window)
-        try:
-            parsed = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise MalformedCallback(CHANNEL, "not JSON") from None
-        if not isinstance(parsed, dict):
-            raise MalformedCallback(CHANNEL, "not a JSON object")
-        event = parse_event(parsed)
-        return dedupe(self._replay, (event.dedup_key,), replay_ttl(self._window), event, channel=CHANNEL)

@@ -17,25 +17,17 @@ second item.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
-import json
 import re
 from dataclasses import dataclass
 from typing import Any
 
+from zhishui.channels.signed_json import SignedJsonCallbacks
 from zhishui.channels.webhooks import (
     DEFAULT_MAX_BODY,
     DEFAULT_WINDOW,
     MalformedCallback,
-    Outcome,
     ReplayCache,
-    check_size,
-    check_window,
-    dedupe,
     parse_epoch,
-    replay_ttl,
-    require_signature,
 )
 from zhishui.kit.clock import Clock
 from zhishui.kit.validators import InvalidIdentifier, classify_tax_id
@@ -65,10 +57,6 @@ class Submission:
     @property
     def dedup_key(self) -> str:
         return f"etax:{self.number}"
-
-
-def sign(secret: str, timestamp: str, body: bytes) -> str:
-    return hmac.new(secret.encode(), timestamp.encode() + b"\n" + body, hashlib.sha256).hexdigest()
 
 
 def _text(body: dict[str, Any], name: str, pattern: re.Pattern[str] | None = None) -> str:
@@ -102,7 +90,7 @@ def parse_submission(body: dict[str, Any], *, today: dt.date) -> Submission:
     return Submission(number, matter_code, tax_id, account, title, submitted_at, body, office)
 
 
-class EtaxCallbacks:
+class EtaxCallbacks(SignedJsonCallbacks[Submission]):
     def __init__(
         self,
         secret: str,
@@ -112,29 +100,12 @@ class EtaxCallbacks:
         window: dt.timedelta = DEFAULT_WINDOW,
         max_body: int = DEFAULT_MAX_BODY,
     ) -> None:
-        if len(secret) < 16:
-            raise ValueError("the e-tax shared secret must be at least 16 characters")
-        self._secret = secret
-        self._clock = clock
-        self._replay = replay
-        self._window = window
-        self._max_body = max_body
-
-    def receive(self, body: bytes, *, timestamp: str | None, signature: str | None) -> Outcome[Submission]:
-        check_size(CHANNEL, body, self._max_body)
-        sent_at = parse_epoch(CHANNEL, timestamp)
-        assert timestamp is not None
-        require_signature(
-            CHANNEL, sign(self._secret, timestamp.strip(), body), (signature or "").lower() or None
-        )
-        check_window(CHANNEL, sent_at, self._clock, self._window)
-        try:
-            parsed = json.loads(body)
-        except (UnicodeDecodeError, json.JSONDecodeError):
-            raise MalformedCallback(CHANNEL, "not JSON") from None
-        if not isinstance(parsed, dict):
-            raise MalformedCallback(CHANNEL, "not a JSON object")
-        submission = parse_submission(parsed, today=self._clock.now().date())
-        return dedupe(
-            self._replay, (submission.dedup_key,), replay_ttl(self._window), submission, channel=CHANNEL
+        super().__init__(
+            CHANNEL,
+            secret,
+            lambda body, today: parse_submission(body, today=today),
+            clock=clock,
+            replay=replay,
+            window=window,
+            max_body=max_body,
         )
