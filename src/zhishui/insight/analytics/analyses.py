@@ -11,6 +11,7 @@ staff member's subtree); None means every hall in the snapshots. Definitions: qu
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -104,11 +105,21 @@ def repeat_visitors(
     since, until = window(as_of, months)
     with queries.connect(layout.root(data_dir)) as con:
         names = _matters(con)
-        table = queries.repeat_visitors(
+        found = queries.repeat_visitors(
             con, since=since, until=until, min_visits=min_visits, hall_ids=hall_ids
         )
+    matters: dict[int, list[MatterCount]] = defaultdict(list)
+    for m in sorted(_rows(found.matters), key=lambda m: (-m["visits"], m["matter_id"])):
+        matters[m["person"]].append(
+            MatterCount(m["matter_id"], *names.get(m["matter_id"], ("", "")), m["visits"])
+        )
+    reasons: dict[int, list[ReasonCount]] = defaultdict(list)
+    for x in sorted(_rows(found.reasons), key=lambda x: (-x["visits"], x["reason"])):
+        reasons[x["person"]].append(
+            ReasonCount(x["reason"], OFFLINE_REASONS.get(x["reason"], x["reason"]), x["visits"])
+        )
     out = []
-    for r in _rows(table):
+    for r in _rows(found.people):
         out.append(
             RepeatVisitor(
                 taxpayer_id=r["taxpayer_id"],
@@ -118,14 +129,8 @@ def repeat_visitors(
                 last_visit=r["last_visit"],
                 last_visit_id=r["last_visit_id"],
                 last_hall_id=r["last_hall_id"],
-                matters=tuple(
-                    MatterCount(m["matter_id"], *names.get(m["matter_id"], ("", "")), m["visits"])
-                    for m in sorted(r["matters"] or (), key=lambda m: (-m["visits"], m["matter_id"]))
-                ),
-                reasons=tuple(
-                    ReasonCount(x["reason"], OFFLINE_REASONS.get(x["reason"], x["reason"]), x["visits"])
-                    for x in sorted(r["reasons"], key=lambda x: (-x["visits"], x["reason"]))
-                ),
+                matters=tuple(matters.get(r["person"], ())),
+                reasons=tuple(reasons.get(r["person"], ())),
             )
         )
     return out

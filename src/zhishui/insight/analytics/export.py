@@ -61,6 +61,7 @@ def _aware(at: dt.datetime | None) -> dt.datetime | None:
 def _visit_rows(
     repo: HistoryRepository, start: dt.datetime, end: dt.datetime, secret: str
 ) -> Iterable[dict[str, Any]]:
+    online = {mid for mid, _, _, _, route, on in repo.matters() if online_capable(route, on)}
     for batch in repo.visits(start, end):
         ids = [r[0] for r in batch]
         matters = repo.matters_of(ids)
@@ -80,6 +81,7 @@ def _visit_rows(
                 "finished_at": _aware(finished),
                 "local_date": _local_date(arrived),
                 "matter_ids": matters.get(vid, []),
+                "online_matter_ids": [m for m in matters.get(vid, []) if m in online],
                 "tickets": tickets.get(vid, 0),
             }
 

@@ -39,6 +39,9 @@ VISITS = pa.schema(
         ("finished_at", UTC_TS),
         ("local_date", pa.date32()),
         ("matter_ids", pa.list_(pa.int32())),
+        # The visit's matters that could have been done online (policy.online_capable), by the catalog
+        # when the month was written.
+        ("online_matter_ids", pa.list_(pa.int32())),
         ("tickets", pa.int16()),
     ]
 )

@@ -13,10 +13,12 @@ a month here and the same month on the big screen agree:
   DuckDB's `quantile_disc`);
 - online-guided share: visits triage sent home with the online guide (zone "online",
   metrics_policy.guided_online) ÷ visits.
-- repeat visitor: a taxpayer (or, for visits with no taxpayer, a phone: its key, policy.phone_key) with `min_visits` or more
-  visits in the window that included at least one matter that could have been done online or
-  remotely (policy.online_capable); visits with neither a taxpayer nor a phone cannot be told apart
-  and are left out.
+- online-capable matters of a visit: `online_matter_ids`, the matters of the visit that could have
+  been done online or remotely (policy.online_capable) by the catalog when the visit's month was
+  written: a matter moved online in June does not make a May visit a missed chance;
+- repeat visitor: a taxpayer (or, for visits with no taxpayer, a phone: its key, policy.phone_key)
+  with `min_visits` or more visits in the window that had an online-capable matter; visits with
+  neither a taxpayer nor a phone cannot be told apart and are left out.
 - offline reasons: the reason triage recorded, counted once for every online-capable matter of the
   visit that recorded it.
 """
@@ -25,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -67,8 +70,15 @@ def _hall_filter(hall_ids: Sequence[int] | None) -> str:
     return f" AND hall_id IN ({ids})"
 
 
-def online_matter_ids(con: duckdb.DuckDBPyConnection) -> list[int]:
-    return [int(r[0]) for r in con.execute("SELECT matter_id FROM matters WHERE online_capable").fetchall()]
+@dataclass(frozen=True)
+class RepeatTables:
+    """The repeat-visitor analysis in long form (no per-person lists to build): `people` one row each
+    (person, taxpayer_id or phone_key, visits, first_visit, last_visit, last_visit_id, last_hall_id),
+    most visits first; `matters` (person, matter_id, visits) and `reasons` (person, reason, visits)."""
+
+    people: pa.Table
+    matters: pa.Table
+    reasons: pa.Table
 
 
 def repeat_visitors(
@@ -78,53 +88,59 @@ def repeat_visitors(
     until: dt.date,
     min_visits: int,
     hall_ids: Sequence[int] | None = None,
-) -> pa.Table:
-    """One row per repeat visitor: taxpayer_id or phone_key (the other null), visits, first and last
-    visit date, the last visit's id and hall, and `matters` / `reasons` as lists of {key, visits}
-    (unordered: callers sort what they show)."""
-    # The online-capable ids as a literal list (integers read from the catalog): a constant the
-    # per-row test compares against, where a subquery would be joined in for every chunk.
-    online = "(" + (", ".join(str(i) for i in online_matter_ids(con)) or "NULL") + ")"
-    # Who a visit counts for, in one integer: the taxpayer, or the phone's key (negative) when the
-    # visit named no taxpayer.
-    sql = f"""
-    WITH v AS (
-        SELECT visit_id, hall_id, coalesce(taxpayer_id, phone_key) AS person, offline_reason, local_date,
-               arrived_at, matter_ids
+) -> RepeatTables:
+    """People with `min_visits` or more visits in [since, until] that included an online-capable
+    matter. `person` is who a visit counts for, in one integer: the taxpayer, or the phone's key
+    (negative, policy.phone_key) when the visit named no taxpayer."""
+    params = {"since": since, "until": until}
+    # The qualifying visits once (the two breakdowns below read them again, for the people found).
+    con.execute(
+        f"""
+        CREATE OR REPLACE TEMP TABLE rv_visits AS
+        SELECT coalesce(taxpayer_id, phone_key) AS person, visit_id, hall_id, offline_reason, local_date,
+               arrived_at, online_matter_ids
         FROM visits
         WHERE local_date BETWEEN $since AND $until
           AND (taxpayer_id IS NOT NULL OR phone_key IS NOT NULL){_hall_filter(hall_ids)}
-          AND list_bool_or(list_transform(matter_ids, lambda m: m IN {online}))
-    ),
-    people AS (
+          AND len(online_matter_ids) > 0
+        """,
+        params,
+    )
+    con.execute(
+        """
+        CREATE OR REPLACE TEMP TABLE rv_people AS
         SELECT person, count(*) AS visits, min(local_date) AS first_visit, max(local_date) AS last_visit,
                arg_max(visit_id, arrived_at) AS last_visit_id, arg_max(hall_id, arrived_at) AS last_hall_id
-        FROM v GROUP BY person HAVING count(*) >= $min_visits
-    ),
-    mine AS (SELECT v.* FROM v SEMI JOIN people p USING (person)),
-    matters_of AS (
-        SELECT person, list({{'matter_id': matter_id, 'visits': n}}) AS matters
-        FROM (SELECT person, matter_id, count(*) AS n
-              FROM (SELECT person, unnest(matter_ids) AS matter_id FROM mine)
-              WHERE matter_id IN {online} GROUP BY ALL)
-        GROUP BY ALL
-    ),
-    reasons_of AS (
-        SELECT person, list({{'reason': offline_reason, 'visits': n}}) AS reasons
-        FROM (SELECT person, offline_reason, count(*) AS n FROM mine
-              WHERE offline_reason IS NOT NULL GROUP BY ALL)
-        GROUP BY ALL
+        FROM rv_visits GROUP BY person HAVING count(*) >= $min_visits
+        """,
+        {"min_visits": min_visits},
     )
-    SELECT CASE WHEN p.person > 0 THEN p.person END AS taxpayer_id,
-           CASE WHEN p.person < 0 THEN p.person END AS phone_key,
-           p.visits, p.first_visit, p.last_visit, p.last_visit_id, p.last_hall_id, m.matters,
-           coalesce(r.reasons, []) AS reasons
-    FROM people p
-    LEFT JOIN matters_of m USING (person)
-    LEFT JOIN reasons_of r USING (person)
-    ORDER BY p.visits DESC, p.last_visit DESC, p.person DESC
-    """
-    return con.sql(sql, params={"since": since, "until": until, "min_visits": min_visits}).to_arrow_table()
+    people = con.sql(
+        """
+        SELECT person, CASE WHEN person > 0 THEN person END AS taxpayer_id,
+               CASE WHEN person < 0 THEN person END AS phone_key,
+               visits, first_visit, last_visit, last_visit_id, last_hall_id
+        FROM rv_people ORDER BY visits DESC, last_visit DESC, person DESC
+        """
+    ).to_arrow_table()
+    matters = con.sql(
+        """
+        SELECT person, matter_id, count(*) AS visits
+        FROM (SELECT person, unnest(online_matter_ids) AS matter_id
+              FROM rv_visits SEMI JOIN rv_people USING (person))
+        GROUP BY ALL
+        """
+    ).to_arrow_table()
+    reasons = con.sql(
+        """
+        SELECT person, offline_reason AS reason, count(*) AS visits
+        FROM rv_visits SEMI JOIN rv_people USING (person)
+        WHERE offline_reason IS NOT NULL
+        GROUP BY ALL
+        """
+    ).to_arrow_table()
+    con.execute("DROP TABLE rv_visits; DROP TABLE rv_people")
+    return RepeatTables(people, matters, reasons)
 
 
 def monthly_kpis(
@@ -173,9 +189,8 @@ def offline_reasons(
     sql = f"""
     WITH pairs AS (
         SELECT matter_id, offline_reason AS reason, count(*) AS visits
-        FROM (SELECT offline_reason, unnest(matter_ids) AS matter_id FROM visits
+        FROM (SELECT offline_reason, unnest(online_matter_ids) AS matter_id FROM visits
               WHERE offline_reason IS NOT NULL AND local_date BETWEEN $since AND $until{_hall_filter(hall_ids)})
-        WHERE matter_id IN (SELECT matter_id FROM matters WHERE online_capable)
         GROUP BY ALL
     )
     SELECT p.matter_id, m.code, m.name, p.reason, p.visits,

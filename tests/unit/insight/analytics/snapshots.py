@@ -57,6 +57,7 @@ def visit(
         "finished_at": finished,
         "local_date": day,
         "matter_ids": list(matters),
+        "online_matter_ids": [m for m in matters if online_capable(*MATTERS[m][2:])],
         "tickets": tickets,
     }
 
