@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import hmac
 import json
 import random
 import re
@@ -28,6 +27,7 @@ import yaml
 
 from zhishui.channels import cti as cti_channel
 from zhishui.channels import dingtalk as dingtalk_channel
+from zhishui.channels import signed_json
 from zhishui.channels import wechat as wechat_channel
 from zhishui.config import Settings
 
@@ -155,9 +155,7 @@ def cti_post(settings: Settings, event: dict[str, Any], now: float) -> Post:
     timestamp = str(int(now))
     headers = {
         cti_channel.TIMESTAMP_HEADER: timestamp,
-        cti_channel.SIGNATURE_HEADER: hmac.new(
-            settings.cti_secret.encode(), timestamp.encode() + b"\n" + body, hashlib.sha256
-        ).hexdigest(),
+        cti_channel.SIGNATURE_HEADER: signed_json.sign(settings.cti_secret, timestamp, body),
         "content-type": "application/json",
     }
     return Post(f"{BASE}/cti", body, headers=headers)
