@@ -19,6 +19,7 @@ from zhishui.channels.dingtalk import LogWorkNotice, WorkNotice
 from zhishui.channels.dingtalk_notice import work_notice_for
 from zhishui.channels.senders import ChannelSender
 from zhishui.config import Settings
+from zhishui.insight.warnings.tasks import warning_handlers
 from zhishui.kit.clock import Clock
 from zhishui.kit.events import Broker
 from zhishui.notify.outbox import Handler, OutboxWorker
@@ -49,6 +50,7 @@ def outbox_handlers(
         **default_handlers(providers),
         **center_handlers(session_factory, clock, senders, broker),
         **workorder_handlers(work_notice, settings.public_url),
+        **warning_handlers(work_notice, settings.public_url),
     }
 
 
@@ -67,6 +69,7 @@ class Background:
         from zhishui.center.workorders.tasks import WorkOrderLoop
         from zhishui.hall.tasks import AutoModeLoop
         from zhishui.insight.analytics.tasks import ExportLoop
+        from zhishui.insight.warnings.tasks import WarningLoop
 
         s, factory, clock = self.settings, self.session_factory, self.clock
         booking = BookingLoop(factory, clock, self.file_store, retention_days=s.prereview_retention_days)
@@ -84,6 +87,7 @@ class Background:
                 ExportLoop(factory, clock, s.data_dir, s.secret_key).run_forever,
                 s.analytics_export_interval_seconds,
             ),
+            ("warnings", WarningLoop(factory, clock).run_forever, s.warning_interval_seconds),
         ]
 
     def start(self, stop: threading.Event) -> list[threading.Thread]:

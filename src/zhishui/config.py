@@ -97,6 +97,7 @@ class Settings(BaseSettings):
     workorder_interval_seconds: float = 60.0  # how often work-order reminders and escalations are seen to
     # How often the worker writes the history snapshots for the heavy analyses (insight.analytics).
     analytics_export_interval_seconds: float = 3600.0
+    warning_interval_seconds: float = 60.0  # how often early-warning rules are evaluated
 
     @model_validator(mode="after")
     def _defaults(self) -> Settings:
