@@ -4,16 +4,14 @@ every scan shows that ticket (DESIGN habit 5)."""
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.integration.booking.check_in_world import NOW, add_booking, at, check_in_world
+from tests.races import race
 from zhishui.booking import check_in as service
 from zhishui.booking.models import Booking
 from zhishui.booking.policy import BookingStatus
@@ -24,7 +22,6 @@ pytestmark = [pytest.mark.postgres, pytest.mark.xdist_group("postgres-threads")]
 
 SCANS = 12
 ROUNDS = 5
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -32,20 +29,6 @@ def pg_factory(postgres_url: str) -> Iterator[sessionmaker[Session]]:
     engine = create_engine(postgres_url, pool_size=SCANS, max_overflow=0, pool_timeout=60)
     yield make_session_factory(engine)
     engine.dispose()
-
-
-def race(n: int, work: Callable[[int], T]) -> list[T | BaseException]:
-    barrier = threading.Barrier(n, timeout=60)
-
-    def run(i: int) -> T | BaseException:
-        barrier.wait()
-        try:
-            return work(i)
-        except Exception as exc:
-            return exc
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def test_racing_scans_of_one_booking_make_one_ticket(pg_factory: sessionmaker[Session]) -> None:

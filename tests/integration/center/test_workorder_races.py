@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from tests.races import race
 from tests.workorder_factories import Bureau, bureau
 from zhishui.center.sla_policy import SlaTarget, Unit
 from zhishui.center.workorders import service
@@ -26,7 +24,6 @@ from zhishui.kit.errors import Conflict
 pytestmark = pytest.mark.xdist_group("postgres-threads")
 
 MONDAY = dt.datetime(2026, 9, 28, 10, 0, tzinfo=SHANGHAI)
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -34,20 +31,6 @@ def factory(postgres_url: str) -> Iterator[sessionmaker[Session]]:
     engine = create_engine(postgres_url, pool_size=16, max_overflow=0, pool_timeout=60)
     yield make_session_factory(engine)
     engine.dispose()
-
-
-def race(n: int, work: Callable[[int], T]) -> list[T | BaseException]:
-    barrier = threading.Barrier(n, timeout=60)
-
-    def run(i: int) -> T | BaseException:
-        barrier.wait()
-        try:
-            return work(i)
-        except Exception as exc:
-            return exc
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def outcome(result: object) -> str:

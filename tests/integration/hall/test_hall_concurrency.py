@@ -10,18 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypeVar
 
 import pytest
 from sqlalchemy import Engine, create_engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.factories import PASSWORD, hall_world
+from tests.races import race
 from zhishui.hall import stations, tickets, visits
 from zhishui.hall.models import (
     ServiceQueue,
@@ -46,8 +44,6 @@ pytestmark = pytest.mark.xdist_group("postgres-threads")
 NOW = dt.datetime(2026, 11, 30, 9, 30, tzinfo=SHANGHAI)
 # One matter per standard queue (hall.layout): A 申报缴税, B 发票业务, C 登记注销, D 不动产.
 MATTER_BY_QUEUE = {"A": "QK-DEC-01", "B": "QK-INV-01", "C": "STU-REG-01", "D": "STU-PRP-01"}
-
-T = TypeVar("T")
 
 
 # PostgreSQL allows 100 connections by default, shared with the rest of a parallel test run: the
@@ -74,21 +70,6 @@ def any_factory(db_url: str) -> Iterator[sessionmaker[Session]]:
     engine = _engine(db_url, 34)
     yield make_session_factory(engine)
     engine.dispose()
-
-
-def race(n: int, work: Callable[[int], T]) -> list[T | BaseException]:
-    """Run `work(i)` for i in 0..n-1 on n threads released together; each result or raised error."""
-    barrier = threading.Barrier(n, timeout=60)
-
-    def run(i: int) -> T | BaseException:
-        barrier.wait()
-        try:
-            return work(i)
-        except Exception as exc:
-            return exc
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def outcome(result: object) -> str:

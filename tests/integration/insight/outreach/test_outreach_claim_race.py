@@ -4,17 +4,15 @@ taken exactly once, by the agent the row names, and a single task goes to one ag
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import TypeVar
+from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from tests.outreach_factories import NOW, build, principal, visit
+from tests.races import race
 from zhishui.identity.principal import StaffPrincipal
 from zhishui.insight.outreach import service
 from zhishui.insight.outreach.models import CallbackTask
@@ -22,7 +20,6 @@ from zhishui.kit.db import make_session_factory, transaction
 from zhishui.kit.errors import Conflict
 
 pytestmark = pytest.mark.xdist_group("postgres-threads")
-T = TypeVar("T")
 AGENTS = 8
 PEOPLE = 40
 
@@ -32,20 +29,6 @@ def pg_factory(postgres_url: str) -> Iterator[sessionmaker[Session]]:
     engine = create_engine(postgres_url, pool_size=AGENTS + 2, max_overflow=0, pool_timeout=60)
     yield make_session_factory(engine)
     engine.dispose()
-
-
-def race(n: int, work: Callable[[int], T]) -> list[T | BaseException]:
-    barrier = threading.Barrier(n, timeout=60)
-
-    def run(i: int) -> T | BaseException:
-        barrier.wait()
-        try:
-            return work(i)
-        except Exception as exc:
-            return exc
-
-    with ThreadPoolExecutor(n) as pool:
-        return list(pool.map(run, range(n)))
 
 
 def _launched(factory: sessionmaker[Session]) -> list[StaffPrincipal]:
