@@ -1,4 +1,4 @@
-"""The agent console in a real browser, as the issue asks: a WeChat message arrives → it appears live in
+"""The agent console in a real browser, as the issue asks: a WeChat message arrives (a signed callback at the WeChat endpoint) → it appears live in
 the signed-in agent's inbox → the agent opens it, inserts a knowledge answer and sends it, books a hall
 slot with 预约到厅 → the replies leave through the WeChat adapter → the taxpayer's rating arrives and
 the console shows it, all without reloading the page."""
@@ -6,49 +6,76 @@ the console shows it, all without reloading the page."""
 from __future__ import annotations
 
 import shutil
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import count
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Browser, Page, expect
+from sqlalchemy import select
 
 from tests.browser.conftest import _free_port, serving, shot, sign_in
-from tests.center_factories import wechat_text
 from tests.conftest import TEST_SECRET
 from tests.factories import staff, unit
 from tests.integration.booking.booking_world import booking_world
 from zhishui.app import create_app
-from zhishui.center import service
-from zhishui.center.models import Presence
+from zhishui.center.models import ContactIdentity, Presence, ServiceRequest
 from zhishui.center.repository import AgentRepository
-from zhishui.channels.senders import RecordingSender
+from zhishui.channels import wechat
+from zhishui.channels.senders import WeChatCustomerServiceSender
 from zhishui.config import Settings
 from zhishui.kit.clock import SystemClock
 from zhishui.kit.db import transaction
 from zhishui.org.models import UnitKind
 
 OPENID = "oWx-browser-test-0001"
+TOKEN = "browser-test-wechat-token"
+
+
+class WeChatMessageApi:
+    """Stands in for wechatpy's message API behind the real customer-service sender: what it was
+    asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str]] = []
+
+    def send_text(self, user_id: str, content: str) -> dict[str, int]:
+        self.sent.append((user_id, content))
+        return {"errcode": 0}
 
 
 @dataclass
 class CenterServer:
     url: str
     app: FastAPI
-    center_id: int
-    wechat: RecordingSender
+    wechat: WeChatMessageApi
     _ids: Iterator[int]
 
     def wechat_message(self, text: str) -> int:
-        """A message from the follower, as the WeChat callback hands it to the inbox (committed, its live
-        events published through the server's broker)."""
-        clock = self.app.state.clock
-        with transaction(self.app.state.session_factory) as s:
-            s.info["broker"] = self.app.state.broker
-            message = wechat_text(OPENID, f"browser-{next(self._ids)}", text, at=clock.now())
-            return service.ingest(s, center_id=self.center_id, message=message, now=clock.now()).request_id
+        """The follower writes: a signed plain-mode callback to the WeChat endpoint, as WeChat posts
+        it; the request it went to."""
+        timestamp, nonce = str(int(time.time())), "browser"
+        query = {"signature": wechat.sign(TOKEN, timestamp, nonce), "timestamp": timestamp, "nonce": nonce}
+        body = (
+            f"<xml><ToUserName><![CDATA[gh_test]]></ToUserName><FromUserName><![CDATA[{OPENID}]]></FromUserName>"
+            f"<CreateTime>{timestamp}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+            f"<Content><![CDATA[{text}]]></Content><MsgId>{next(self._ids)}</MsgId></xml>"
+        )
+        r = httpx.post(f"{self.url}/api/v1/center/channels/wechat", params=query, content=body.encode())
+        assert r.status_code == 200 and r.text == "success", r.text
+        with self.app.state.session_factory() as s:
+            latest = s.execute(
+                select(ServiceRequest.id)
+                .join(ContactIdentity, ContactIdentity.id == ServiceRequest.identity_id)
+                .where(ContactIdentity.external_id == OPENID)
+                .order_by(ServiceRequest.last_message_at.desc(), ServiceRequest.id.desc())
+                .limit(1)
+            ).scalar_one()
+            return int(latest)
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +93,14 @@ def center_server(
         port=port,
         run_worker=False,
         upload_dir=folder / "uploads",
+        center_unit="CA-TC",
+        wechat_token=TOKEN,
+        wechat_app_id="wx-browser-test",
+        wechat_mode="plain",
     )
-    recorder = RecordingSender()
+    message_api = WeChatMessageApi()
     clock = SystemClock()
-    app = create_app(settings, clock=clock, senders={"wechat": recorder})
+    app = create_app(settings, clock=clock, senders={"wechat": WeChatCustomerServiceSender(message_api)})
     with transaction(app.state.session_factory) as s:
         world = booking_world(s, clock.now())
         center = unit(s, world.hall.tree.county_a, UnitKind.TAX_CENTER, "CA-TC", "甲县智税中心")
@@ -77,9 +108,8 @@ def center_server(
         agents = AgentRepository(s)
         agents.ensure(agent.id, center.id, now=clock.now())
         agents.set_presence(agent.id, Presence.AVAILABLE, now=clock.now())
-        center_id = center.id
     with serving(app, port) as base:
-        yield CenterServer(base, app, center_id, recorder, count(1))
+        yield CenterServer(base, app, message_api, count(7_100_000_000_000))
 
 
 def test_a_wechat_message_is_answered_booked_delivered_and_rated_live(
@@ -123,14 +153,13 @@ def test_a_wechat_message_is_answered_booked_delivered_and_rated_live(
         expect(page.locator("[data-resolution]")).to_contain_text("已预约到厅")
         shot(page, "center-console-booked")
 
-        # 4. the outbox hands the replies to the WeChat adapter
+        # 4. the outbox hands the replies to the WeChat customer-service sender, in order
         center_server.app.state.worker.run_once()
-        sent = [d for d in center_server.wechat.sent if d.to == OPENID]
-        texts = [d.text for d in sent]
+        assert {to for to, _ in center_server.wechat.sent} == {OPENID}
+        texts = [text for _, text in center_server.wechat.sent]
         assert texts[0] == answer.strip()
         assert "预约码" in texts[1] and "/booking/b/" in texts[1]
         assert "评分" in texts[2]
-        assert all(d.channel == "wechat" for d in sent)
 
         # 5. the taxpayer rates on WeChat: the console shows it without a reload
         assert center_server.wechat_message("5") == request_id
