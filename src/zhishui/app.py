@@ -157,6 +157,8 @@ def _include_routers(app: FastAPI) -> None:
     from zhishui.insight import screen_pages as insight_screen_pages
     from zhishui.insight.outreach import api as outreach_api
     from zhishui.insight.outreach import pages as outreach_pages
+    from zhishui.insight.warnings import api as warnings_api
+    from zhishui.insight.warnings import pages as warnings_pages
     from zhishui.org import api as org_api
     from zhishui.org import pages as org_pages
     from zhishui.planning import pages as planning_pages
@@ -205,6 +207,8 @@ def _include_routers(app: FastAPI) -> None:
         insight_metrics_api,
         insight_screen_pages,
         insight_report_pages,
+        warnings_api,
+        warnings_pages,
         points_device_api,
         points_api,
         points_pages,

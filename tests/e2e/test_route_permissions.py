@@ -117,6 +117,8 @@ ADMIN_PAGES: dict[str, Permission] = {
     "/planning": Permission.PLANNING_VIEW,
     "/insight/screen": Permission.INSIGHT_VIEW,
     "/insight/report": Permission.INSIGHT_VIEW,
+    "/insight/warnings": Permission.INSIGHT_VIEW,
+    "/insight/warnings/rules": Permission.WARNING_HANDLE,
     "/center/sla": Permission.CENTER_SUPERVISE,
     "/center/agents": Permission.CENTER_SUPERVISE,
     "/insight/outreach": Permission.OUTREACH_MANAGE,

@@ -42,6 +42,7 @@ NAVIGATION: list[tuple[Permission, str, str]] = [
     (Permission.CENTER_AGENT, "/insight/outreach/callbacks", "引导回访"),
     (Permission.INSIGHT_VIEW, "/insight/screen", "智慧税务大屏"),
     (Permission.INSIGHT_VIEW, "/insight/report", "月度报告"),
+    (Permission.INSIGHT_VIEW, "/insight/warnings", "指标预警"),
     (Permission.STAFF_MANAGE, "/admin/staff", "人员管理"),
     (Permission.ROLE_MANAGE, "/admin/roles", "角色权限"),
     (Permission.AUDIT_READ, "/admin/audit", "审计日志"),

@@ -392,7 +392,8 @@ def units_for_rules(session: Session, staff: StaffPrincipal) -> list[tuple[int, 
 def describe_rule(rule: WarningRule) -> str:
     spec = spec_of(rule)
     measure = policy.measure_label(spec.kind, spec.metric)
-    when = f"{policy.PERIOD_LABELS[spec.period]}" if spec.kind is RuleKind.THRESHOLD else ""
+    live = spec.metric in policy.LIVE_MEASURES
+    when = policy.PERIOD_LABELS[spec.period] if spec.kind is RuleKind.THRESHOLD and not live else ""
     if spec.kind is RuleKind.CHANGE:
         base = "上期" if spec.window == 1 else f"前{spec.window}期均值"
         when = f"{policy.PERIOD_LABELS[spec.period]}较{base}"
