@@ -34,7 +34,9 @@ def _register_domain_commands() -> None:
     app.add_typer(kb_cli, name="kb", help="The center's knowledge base (知识库).")
     app.add_typer(center_cli, name="center", help="The smart tax center (智税中心): demo channel traffic.")
     app.add_typer(staff_cli, name="staff", help="Staff accounts.")
-    app.add_typer(insight_cli, name="insight", help="Insight (数据分析): history snapshots and heavy analyses.")
+    app.add_typer(
+        insight_cli, name="insight", help="Insight (数据分析): history snapshots and heavy analyses."
+    )
     app.add_typer(calendar_cli, name="calendar", help="The working-day calendar (工作日历).")
     app.add_typer(
         simulate_cli, name="simulate", help="Simulate the hall (仿真): scenarios, comparisons, calibration."
@@ -187,6 +189,16 @@ def demo(
         min=0.0,
         help="Simulated channel contacts a minute into the center's inbox, so it is alive (0: none).",
     ),
+    history_months: int = typer.Option(
+        12, "--history-months", min=0, help="Months of simulated history to load (0: none)."
+    ),
+    history_scale: float = typer.Option(
+        1.0,
+        "--history-scale",
+        min=0.01,
+        max=1.0,
+        help="Share of the planning scenario's demand in the history.",
+    ),
 ) -> None:
     """A fresh demo database (data/demo.db) with the demo county, then serve it."""
     base = get_settings()
@@ -203,6 +215,8 @@ def demo(
 
     upgrade(settings.database_url)
     _seed(settings)
+    if history_months > 0:
+        _history(settings, history_months, history_scale)
     if no_serve:
         return
     console.print(f"[bold]open http://{settings.host}:{settings.port}/[/bold]")
@@ -212,6 +226,19 @@ def demo(
         start_background(settings, rate=traffic, url=f"http://{settings.host}:{settings.port}")
         console.print(f"simulated channel traffic: {traffic:g} contacts a minute into the center's inbox")
     _serve(settings)
+
+
+def _history(settings: Settings, months: int, scale: float) -> None:
+    from zhishui.demo.history import HistoryPlan
+    from zhishui.demo.history_command import load_demo_history
+
+    with console.status("loading the demo history …") as status:
+        summary, exported, seconds = load_demo_history(
+            settings, HistoryPlan(months=months, scale=scale), lambda text: status.update(text)
+        )
+    console.print(f"[green]history:[/green] {summary.describe()} ({seconds:.0f} s)")
+    if exported is not None:
+        console.print(f"analytics snapshots: {exported.describe()}")
 
 
 @audit_app.command("verify")

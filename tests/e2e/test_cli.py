@@ -73,10 +73,13 @@ def test_audit_verify_names_the_first_altered_entry(env: str) -> None:
 
 
 def test_demo_builds_a_fresh_database_each_time(env: str, tmp_path: Path) -> None:
-    assert _run("demo", "--no-serve")[0] == 0
-    code, out = _run("demo", "--no-serve")
+    # A month of history at a fifth of the demand keeps this quick; the full year is the default.
+    small = ("--history-months", "1", "--history-scale", "0.2")
+    assert _run("demo", "--no-serve", *small)[0] == 0
+    code, out = _run("demo", "--no-serve", *small)
     assert code == 0, out
     assert (tmp_path / "demo.db").exists()
+    assert "history:" in out and (tmp_path / "analytics" / "visits").is_dir()
 
 
 def test_seed_demo_is_refused_outside_development(env: str, monkeypatch: pytest.MonkeyPatch) -> None:
