@@ -148,6 +148,15 @@ def test_monthly_kpis_count_a_visit_in_the_month_and_hall_it_arrived_in(tmp_path
     assert [(r.hall_id, r.month) for r in only_dec] == [(10, "2026-12")]
 
 
+def test_the_p90_is_the_nearest_rank_as_on_the_big_screen(tmp_path: Path) -> None:
+    # Ten finished visits of 1…10 minutes: position ⌈0.9 × 10⌉ = 9 → 9 minutes (interpolating would
+    # give 9.1, the "higher" neighbour 10).
+    write_snapshots(tmp_path, [visit(n, D(2026, 11, 2), minutes=n) for n in range(1, 11)])
+    (row,) = monthly_kpis(tmp_path)
+    assert row.time_in_hall_p90 == pytest.approx(9.0)
+    assert row.time_in_hall_mean == pytest.approx(5.5)
+
+
 def test_offline_reasons_rank_matters_then_reasons_counting_online_capable_matters_only(
     tmp_path: Path,
 ) -> None:
