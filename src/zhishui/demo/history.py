@@ -69,11 +69,12 @@ SEASON = {
 # Who a visit names (ASSUMPTION): a demo taxpayer (businesses and their bookkeepers, a small share of
 # the county's visitors since the demo has 2,000 taxpayers), a phone only (mostly natural persons),
 # or nobody. A visit with a taxpayer carries one of their phones.
-TAXPAYER_SHARE, PHONE_SHARE = 0.10, 0.60
-PHONES = 40_000  # distinct phones of walk-in natural persons
+TAXPAYER_SHARE, PHONE_SHARE = 0.06, 0.60
+PHONES = 60_000  # distinct phones of walk-in natural persons
 # How often someone comes relative to others: lognormal weights, sigma below (ASSUMPTION): a few
-# (agents, bookkeepers, the elderly who prefer a person) come far more often than most.
-ACTIVITY_SIGMA = 1.4
+# (agents, bookkeepers, the elderly who prefer a person) come far more often than most: the busiest
+# taxpayer about weekly, the median one a few times a year.
+ACTIVITY_SIGMA = 0.8
 # At triage, for a matter that can be done online, the clerk records why the visitor came in this
 # share of the time (ASSUMPTION); the reason mix varies by matter (a Dirichlet draw per matter around
 # REASON_MIX), so the bottleneck ranking has matters with a clear top reason.
@@ -350,7 +351,7 @@ class _Writer:
         self.taxpayers = repo.taxpayers(county)
         self.pick_taxpayer = _weighted(rng, len(self.taxpayers), ACTIVITY_SIGMA) if self.taxpayers else None
         self.phones = [mobile(rng) for _ in range(PHONES)]
-        self.pick_phone = _weighted(rng, PHONES, ACTIVITY_SIGMA * 0.7)
+        self.pick_phone = _weighted(rng, PHONES, ACTIVITY_SIGMA * 0.75)
         codes = [m.code for m in matters.values() if _online_capable(m)]
         self.reasons = reason_mixes(rng, sorted(codes))
         self.pending: list[tuple[dict[str, Any], dict[str, Any]]] = []  # (visit, extras)
