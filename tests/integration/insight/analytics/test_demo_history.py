@@ -19,6 +19,7 @@ from zhishui.hall.models import Ticket, Visit, VisitMatter
 from zhishui.insight.analytics import monthly_kpis, offline_reasons, repeat_visitors
 from zhishui.insight.analytics.export import export_history
 from zhishui.insight.analytics.layout import existing_months, root
+from zhishui.insight.metrics import month_figures
 from zhishui.kit.clock import SHANGHAI
 from zhishui.org.models import OrgUnit, UnitKind
 from zhishui.planning import scenario
@@ -120,6 +121,15 @@ def test_the_export_writes_what_the_analyses_read_back(loaded: sessionmaker[Sess
     assert all((p.taxpayer_id is None) != (p.phone_key is None) for p in people)
     reasons = offline_reasons(tmp_path, since=dt.date(2026, 9, 1), until=dt.date(2026, 11, 29))
     assert reasons and sum(r.visits for r in reasons) > 0
+    # The same months on the big screen (insight.metrics, the live database) give the same figures.
+    with loaded() as s:
+        halls = {u.id: u for u in s.execute(select(OrgUnit).where(OrgUnit.kind == UnitKind.HALL)).scalars()}
+        for k in kpis:
+            live = month_figures(s, halls[k.hall_id], k.month, now=NOW).figures
+            assert (live.hall_visits, live.tickets_issued) == (k.visits, k.tickets)
+            assert live.ticketless_share == pytest.approx(k.ticketless_share)
+            assert live.time_in_hall_mean == pytest.approx(k.time_in_hall_mean)
+            assert live.time_in_hall_p90 == pytest.approx(k.time_in_hall_p90)
     # A second run rewrites only the month still settling (October settled on 8 November).
     again = export_history(loaded, tmp_path, now=NOW, secret="test-secret")
     assert again.months["visits"] == ["2026-11"]
