@@ -17,6 +17,7 @@ reader sees the old month or the new one, never half of one.
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pyarrow as pa
@@ -171,9 +172,16 @@ def existing_months(base: Path, table: str) -> frozenset[str]:
 def write_table(path: Path, table: pa.Table) -> None:
     """Write `table` to `path` atomically (a temporary file beside it, then a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, compression="zstd")
-    os.replace(tmp, path)
+    # A name of its own per writer (process and thread), so two writers of one month never share
+    # the temporary file; the last rename wins, and either way readers see a whole file.
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 def glob(base: Path, table: str) -> str:

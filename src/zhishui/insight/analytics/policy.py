@@ -6,6 +6,8 @@
   (`months_to_write`): visits finish, offline reasons and ratings arrive after the day is over.
 - Phones never reach the Parquet files: a keyed hash (`phone_key`) stands in for them, stable for one
   secret, so the same phone counts as one visitor without being readable by whoever opens a file.
+  After changing ZHISHUI_SECRET_KEY, rewrite every month (`zhishui insight export --full`), or one
+  phone would count as two people across the change.
 - "Can be done online or remotely" is the catalog's say (`online_capable`).
 """
 

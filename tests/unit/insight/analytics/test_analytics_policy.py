@@ -1,9 +1,16 @@
-"""The snapshot rules: months to write, the analysis window, the phone key, online-capable matters."""
+"""The snapshot rules: months to write, the analysis window, the phone key, online-capable matters,
+and files replaced whole."""
 
 from __future__ import annotations
 
 import datetime as dt
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from zhishui.insight.analytics.layout import month_file, write_table
 from zhishui.insight.analytics.policy import (
     add_months,
     months_between,
@@ -53,3 +60,13 @@ def test_online_capable_is_the_catalogs_online_flag_or_the_fully_online_route() 
     assert online_capable("quick", True)
     assert not online_capable("quick", False)
     assert not online_capable("studio", False)
+
+
+def test_writers_of_one_month_at_once_leave_one_whole_file(tmp_path: Path) -> None:
+    target = month_file(tmp_path, "visits", "2026-11")
+    tables = [pa.table({"n": list(range(k * 1000, k * 1000 + 1000))}) for k in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda t: write_table(target, t), tables))
+    written = pq.read_table(target)
+    assert any(written.equals(t) for t in tables)
+    assert [p.name for p in target.parent.iterdir()] == ["data.parquet"]  # no temporary file left
