@@ -173,7 +173,8 @@ def write_table(path: Path, table: pa.Table) -> None:
     """Write `table` to `path` atomically (a temporary file beside it, then a rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     # A name of its own per writer (process and thread), so two writers of one month never share
-    # the temporary file; the last rename wins, and either way readers see a whole file.
+    # the temporary file; the last rename wins, and either way readers see a whole file. mkstemp's
+    # owner-only mode stays: the files hold taxpayer ids and visit times.
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
