@@ -28,10 +28,13 @@ _FIELD = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
 _HEADER = re.compile(r'"X-CSRF-Token":\s*"([^"]+)"')
 
 
-def make_client(db_url: str, clock: Clock) -> tuple[TestClient, LogProvider]:
-    """A TestClient for an app on `db_url` with `clock`; every channel delivers to the returned provider."""
+def make_client(db_url: str, clock: Clock, *, center_unit: str = "") -> tuple[TestClient, LogProvider]:
+    """A TestClient for an app on `db_url` with `clock`; every channel delivers to the returned provider.
+    `center_unit`: the code of the tax center that receives channel traffic."""
     provider = LogProvider()
-    settings = Settings(env="test", database_url=db_url, secret_key=TEST_SECRET, run_worker=False)
+    settings = Settings(
+        env="test", database_url=db_url, secret_key=TEST_SECRET, run_worker=False, center_unit=center_unit
+    )
     app = create_app(
         settings, clock=clock, providers={"sms": provider, "wechat": provider, "dingtalk": provider}
     )

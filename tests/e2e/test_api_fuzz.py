@@ -19,11 +19,12 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from tests.e2e.helpers import csrf_from, login, make_client
-from tests.factories import PASSWORD, org_tree, seed_grants, staff
+from tests.factories import PASSWORD, org_tree, seed_grants, staff, unit
 from zhishui.catalog.service import import_default_catalog
 from zhishui.kit import csrf
 from zhishui.kit.clock import FrozenClock
 from zhishui.kit.db import create_db_engine
+from zhishui.org.models import UnitKind
 
 pytestmark = pytest.mark.xdist_group("api-fuzz")
 
@@ -39,10 +40,13 @@ def signed_in(tmp_path_factory: pytest.TempPathFactory, sqlite_template: object)
     shutil.copy(str(sqlite_template), path)
     url = f"sqlite:///{path}"
     clock = FrozenClock(dt.datetime(2026, 11, 30, 9, 30, tzinfo=SHANGHAI))
-    client, _ = make_client(url, clock)
+    # A deployment has a tax center receiving channel traffic (without one, the channels answer 503
+    # "not configured", rightly a server-side condition).
+    client, _ = make_client(url, clock, center_unit="CA-TC")
     with client:
         with client.app.state.session_factory() as s, s.begin():  # type: ignore[attr-defined]
             tree = org_tree(s)
+            unit(s, tree.county_a, UnitKind.TAX_CENTER, "CA-TC", "甲县智税中心")
             seed_grants(s)
             staff(s, "admin", tree.province, "admin")
             import_default_catalog(s, now=clock.now())
