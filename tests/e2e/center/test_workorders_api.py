@@ -167,3 +167,19 @@ def test_the_department_page_accept_pause_resume_finish(client: TestClient, worl
     # A stale form (an old version) is refused with the current state's actions.
     r = client.post(f"{detail}/actions/reopen", data={"csrf_token": token, "reason": "x", "version": "1"})
     assert r.status_code in (403, 409)
+
+
+def test_a_target_beyond_ninety_is_refused_before_any_deadline_is_computed(
+    client: TestClient, world: Bureau
+) -> None:
+    """145 working days once reached past the loaded calendar and answered 500 (the API fuzz test)."""
+    token = _as(client, "agent")
+    body = {
+        "department_id": world.levy.id,
+        "title": "核实",
+        "target_amount": 145,
+        "target_unit": "working_days",
+    }
+    r = client.post(API, json=body, headers={"X-CSRF-Token": token})
+    assert r.status_code == 422
+    assert _create(client, token, world, target_amount=90, target_unit="working_days")["id"]

@@ -24,7 +24,7 @@ from zhishui.center.sla_policy import CLOCK_STATE_LABELS, UNIT_LABELS, SlaTarget
 from zhishui.center.workorders import contacts as contact_service
 from zhishui.center.workorders import service
 from zhishui.center.workorders.escalation import ROLE_LABELS, Role
-from zhishui.center.workorders.policy import ACTION_LABELS, NEEDS_REASON, STATUS_LABELS, Action
+from zhishui.center.workorders.policy import ACTION_LABELS, NEEDS_REASON, STATUS_LABELS, TARGET_MAX, Action
 from zhishui.identity.deps import require
 from zhishui.identity.policy import Permission
 from zhishui.identity.principal import StaffPrincipal
@@ -134,7 +134,7 @@ def create(
     staff: Staff,
     department_id: Annotated[int, Form(ge=1, le=MAX_ROW_ID)],
     title: Annotated[str, Form(max_length=service.TITLE_MAX)],
-    target_amount: Annotated[int, Form(ge=1, le=1000)],
+    target_amount: Annotated[int, Form(ge=1, le=TARGET_MAX)],
     target_unit: Annotated[Unit, Form()],
     body: Annotated[str, Form(max_length=service.BODY_MAX)] = "",
     request_id: Annotated[str, Form(max_length=12)] = "",

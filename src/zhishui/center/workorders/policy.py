@@ -99,6 +99,9 @@ MOVES: Mapping[Status, Mapping[Action, Status]] = {
 # is how deadlines get gamed.
 NEEDS_REASON = frozenset({Action.PAUSE, Action.RETURN, Action.REOPEN, Action.CANCEL})
 REASON_MAX = 200
+# A target in working hours or days: the deadline must fall inside the calendar the center loads
+# ahead (center.calendar.AHEAD, 200 days), and no work order is given four months.
+TARGET_MAX = 90
 
 
 def allowed_actions(status: Status) -> list[Action]:

@@ -8,7 +8,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from zhishui.center.sla_policy import CLOCK_STATE_LABELS, ClockReading, Unit, describe_remaining
 from zhishui.center.workorders.models import WorkOrderEvent
-from zhishui.center.workorders.policy import ACTION_LABELS, REASON_MAX, STATUS_LABELS, Action, Status
+from zhishui.center.workorders.policy import (
+    ACTION_LABELS,
+    REASON_MAX,
+    STATUS_LABELS,
+    TARGET_MAX,
+    Action,
+    Status,
+)
 from zhishui.center.workorders.repository import OrderRow
 from zhishui.center.workorders.service import BODY_MAX, TITLE_MAX, Detail
 from zhishui.kit.validators import RowId
@@ -146,7 +153,7 @@ class CreateIn(BaseModel):
     department_id: RowId
     title: str = Field(min_length=1, max_length=TITLE_MAX)
     body: str = Field("", max_length=BODY_MAX)
-    target_amount: int = Field(ge=1, le=1000, description="时限数量")
+    target_amount: int = Field(ge=1, le=TARGET_MAX, description="时限数量（工作小时或工作日）")
     target_unit: Unit = Field(description="working_hours（工作小时）或 working_days（工作日）")
     parent_id: RowId | None = None
     request_id: RowId | None = None
