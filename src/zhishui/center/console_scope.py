@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
+from zhishui.center.sla import supervised_centers
 from zhishui.identity.principal import StaffPrincipal
 from zhishui.kit.errors import NotFound
 from zhishui.org.models import OrgUnit, UnitKind
@@ -33,7 +34,7 @@ class CenterScope:
 
 def center_scope(session: Session, staff: StaffPrincipal) -> CenterScope:
     """The centers in the caller's subtree; 404 (in Chinese) when there are none."""
-    centers = [c for c in OrgUnitRepository(session).subtree(staff.scope, UnitKind.TAX_CENTER) if c.active]
+    centers = supervised_centers(session, staff)
     if not centers:
         raise NotFound(NO_CENTER)
     home = next((c for c in centers if c.id == staff.org_unit_id), centers[0])
